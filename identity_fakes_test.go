@@ -1,0 +1,4 @@
+package main
+
+// identityFakeCmds are script commands that start fake identity endpoints.
+var identityFakeCmds = map[string]scriptCmd{}

@@ -1,0 +1,233 @@
+// Command flux-mirror logs registry hosts from a flux-mirror config into the
+// Docker config, the way `docker login` would.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"runtime/debug"
+	"strings"
+	"time"
+)
+
+const usage = `Usage:
+    flux-mirror [--timeout DURATION] [--no-envsubst] login [-f PATH] [--host HOST]... [--docker-config DIR] [--plaintext]
+    flux-mirror keygen [-o DIR]
+    flux-mirror version
+
+Commands:
+    login       Resolve the credentials of the config's hosts and store them in the Docker config.
+    keygen      Write a fresh Ed25519 key pair (privkey.json, pubkey.json) for jwkPath.
+    version     Print the version.
+    help        Print this help.
+
+Global options (before or after the command):
+    --timeout DURATION  Bound credential resolution and helper calls. Default: 1m.
+    --no-envsubst       Read ${VAR} in the config literally instead of substituting it.
+
+Run "flux-mirror help <command>" for a command's options.
+
+Example:
+    $ flux-mirror keygen -o keys
+    $ flux-mirror login -f flux-mirror.yaml --docker-config ./docker
+    ✔ stored registry token for registry.example.com in docker/config.json (expires in 1m)`
+
+const loginUsage = `Usage:
+    flux-mirror login [-f PATH] [--host HOST]... [--docker-config DIR] [--plaintext]
+
+Resolve the credential of every host in the config (or of each --host, in
+that order) and store it in the Docker config the way "docker login" does:
+through the configured or auto-detected credential helper, else base64 in
+config.json. A host without a username is stored as a bearer registrytoken,
+always in config.json. Nothing is written unless every host resolved.
+
+Options:
+    -f, --config PATH       Config file, or - for stdin.
+                            Default: $FLUX_MIRROR_CONFIG, else <executable>.config.
+    --host HOST             Log in to this host only; repeatable. Default: all hosts.
+    --docker-config DIR     Docker config directory. Default: $DOCKER_CONFIG, else ~/.docker.
+    --plaintext             Store username/password in config.json, bypassing credential helpers.
+
+Example:
+    $ flux-mirror login -f hosts.yaml --host ghcr.io
+    ✔ stored credential for ghcr.io via the "pass" credential helper`
+
+const keygenUsage = `Usage:
+    flux-mirror keygen [-o DIR]
+
+Write a fresh Ed25519 key pair as single-key JWK sets: DIR/privkey.json
+(0600, for jwkPath) and DIR/pubkey.json (0644, for the registry). Refuses to
+overwrite either file.
+
+Options:
+    -o, --output-dir DIR    Directory to write to, created if missing. Default: .
+
+Example:
+    $ flux-mirror keygen -o keys
+    ✔ private key set written to: keys/privkey.json
+    ✔ public key set written to: keys/pubkey.json`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// globalOptions are the flags accepted before or after the command name.
+type globalOptions struct {
+	timeout    time.Duration
+	noEnvsubst bool
+}
+
+// usageError is a command line the tool cannot run: exit code 2.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error {
+	return usageError{fmt.Sprintf(format, args...)}
+}
+
+// run is the whole program: it parses args, runs a command, prints any
+// error with the ✗ mark and returns the exit code.
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	err := runCommand(args, stdin, stdout, stderr)
+	var uerr usageError
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.As(err, &uerr):
+		fmt.Fprintf(stderr, "✗ %s\n", err)
+		fmt.Fprintln(stderr, `Run "flux-mirror help" for usage.`)
+		return 2
+	case errors.Is(err, errReported):
+		return 1
+	default:
+		fmt.Fprintf(stderr, "✗ %s\n", err)
+		return 1
+	}
+}
+
+// errReported is returned by a command that has already printed its
+// failures and only needs the exit code set.
+var errReported = errors.New("failures reported")
+
+func runCommand(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	g := globalOptions{timeout: time.Minute}
+	// Global flags may come before the command name; flag parsing stops at
+	// the first argument that is not a flag, the command.
+	global := flag.NewFlagSet("flux-mirror", flag.ContinueOnError)
+	g.register(global)
+	if err := parseFlags(global, args, usage, stdout); err != nil {
+		return err
+	}
+	args = global.Args()
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, usage)
+		return usagef("no command given")
+	}
+	cmd, args := args[0], args[1:]
+	switch cmd {
+	case "login":
+		return runLogin(g, args, stdin, stdout, stderr)
+	case "keygen":
+		return runKeygen(args, stdout)
+	case "version":
+		fs := flag.NewFlagSet("version", flag.ContinueOnError)
+		if err := parseCommand(fs, args, "Usage:\n    flux-mirror version", stdout); err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, "flux-mirror", version())
+		return nil
+	case "help":
+		return runHelp(args, stdout)
+	default:
+		return usagef("unknown command %q", cmd)
+	}
+}
+
+func runHelp(args []string, stdout io.Writer) error {
+	if len(args) > 1 {
+		return usagef("help takes at most one command")
+	}
+	text := usage
+	if len(args) == 1 {
+		switch args[0] {
+		case "login":
+			text = loginUsage
+		case "keygen":
+			text = keygenUsage
+		case "version", "help":
+		default:
+			return usagef("unknown command %q", args[0])
+		}
+	}
+	fmt.Fprintln(stdout, text)
+	return nil
+}
+
+// register adds the global flags to a command's FlagSet too, keeping any
+// value already given before the command name.
+func (g *globalOptions) register(fs *flag.FlagSet) {
+	fs.DurationVar(&g.timeout, "timeout", g.timeout, "")
+	fs.BoolVar(&g.noEnvsubst, "no-envsubst", g.noEnvsubst, "")
+}
+
+// check validates the global flags once every flag has been parsed.
+func (g *globalOptions) check() error {
+	if g.timeout <= 0 {
+		return usagef("--timeout must be greater than 0")
+	}
+	return nil
+}
+
+// parseFlags parses args into fs. -h prints the hand-written text to
+// stdout and returns flag.ErrHelp; any other parse error is a usage error.
+func parseFlags(fs *flag.FlagSet, args []string, text string, stdout io.Writer) error {
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(stdout, text)
+			return err
+		}
+		return usageError{err.Error()}
+	}
+	return nil
+}
+
+// parseCommand parses a command's flags. No command takes positional
+// arguments, so any argument left over is a usage error.
+func parseCommand(fs *flag.FlagSet, args []string, text string, stdout io.Writer) error {
+	if err := parseFlags(fs, args, text, stdout); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("%s: unexpected argument %q", fs.Name(), fs.Arg(0))
+	}
+	return nil
+}
+
+// stringsFlag is a repeatable string flag that keeps the order given.
+type stringsFlag []string
+
+func (f *stringsFlag) String() string     { return strings.Join(*f, ",") }
+func (f *stringsFlag) Set(v string) error { *f = append(*f, v); return nil }
+
+// version is the module version from the build info, unless the linker set
+// versionOverride with -ldflags "-X main.versionOverride=v1.2.3".
+func version() string {
+	if versionOverride != "" {
+		return versionOverride
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+		return bi.Main.Version
+	}
+	return "(devel)"
+}
+
+// versionOverride is set at link time; it is never assigned at run time.
+var versionOverride string
