@@ -5,6 +5,7 @@ go 1.26.0
 require github.com/rogpeppe/go-internal v1.16.0
 
 require (
+	github.com/go-jose/go-jose/v4 v4.1.9 // indirect
 	golang.org/x/sys v0.47.0 // indirect
 	golang.org/x/tools v0.49.0 // indirect
 )
