@@ -157,10 +157,23 @@ func parseSigningJWK(data []byte) (*jose.JSONWebKey, error) {
 			return nil, fmt.Errorf("JWK curve %q is not supported: %s", kind.Crv, wantKey)
 		}
 		// go-jose's own errors name fields, never their values.
-		return nil, fmt.Errorf("parse JWK: %w", err)
+		return nil, fmt.Errorf("parse JWK: %s", strings.TrimPrefix(err.Error(), "go-jose/go-jose: "))
 	}
 	if key.IsPublic() {
 		return nil, errors.New("JWK is a public key: want the private key")
+	}
+	// go-jose checks that an Ed25519 d matches x but takes an ECDSA d on
+	// trust; a d that is not x, y's would sign tokens that the published
+	// public key never verifies, so the registry would reject every one.
+	if k, ok := key.Key.(*ecdsa.PrivateKey); ok {
+		d, err := k.Bytes()
+		if err != nil {
+			return nil, errors.New("parse JWK: invalid ECDSA private key")
+		}
+		derived, err := ecdsa.ParseRawPrivateKey(k.Curve, d)
+		if err != nil || !derived.PublicKey.Equal(&k.PublicKey) {
+			return nil, errors.New("parse JWK: d is not the private key of x, y")
+		}
 	}
 	return &key, nil
 }
