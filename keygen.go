@@ -23,6 +23,8 @@ const (
 // test can make the second write fail, which no file mode does for root.
 type writeFileFunc func(path string, data []byte, perm os.FileMode) error
 
+// runKeygen is the keygen command: flags, then keygen, then one line per
+// file written.
 func runKeygen(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("keygen", flag.ContinueOnError)
 	var dir string
@@ -47,6 +49,9 @@ func runKeygen(args []string, stdout io.Writer) error {
 func keygen(dir string, write writeFileFunc) (privPath, pubPath string, err error) {
 	if dir == "" {
 		return "", "", errors.New("output directory is required")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", "", fmt.Errorf("create output directory: %w", err)
 	}
 	privPath = filepath.Join(dir, privateKeySetFile)
 	pubPath = filepath.Join(dir, publicKeySetFile)
@@ -73,9 +78,6 @@ func keygen(dir string, write writeFileFunc) (privPath, pubPath string, err erro
 		return "", "", fmt.Errorf("encode public key set: %w", err)
 	}
 
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", "", fmt.Errorf("create output directory: %w", err)
-	}
 	if err := write(privPath, privSet, 0o600); err != nil {
 		return "", "", fmt.Errorf("write private key set: %w", err)
 	}
@@ -111,9 +113,10 @@ func encodeKeySet(key jose.JSONWebKey) ([]byte, error) {
 	return append(data, '\n'), nil
 }
 
-// writeNewFile creates path with exactly perm and writes data to it. O_EXCL
-// makes it fail rather than overwrite a file that appeared since keygen
-// looked; a file it cannot finish is removed.
+// writeNewFile creates path with perm (less the umask, which only ever
+// narrows it) and writes data to it. O_EXCL makes it fail rather than
+// overwrite a file that appeared since keygen looked; a file it cannot
+// finish is removed.
 func writeNewFile(path string, data []byte, perm os.FileMode) error {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
 	if errors.Is(err, os.ErrExist) {
@@ -122,12 +125,7 @@ func writeNewFile(path string, data []byte, perm os.FileMode) error {
 	if err != nil {
 		return err
 	}
-	// The umask may have narrowed perm; the modes are part of the contract
-	// (0600 private, 0644 public), so set them exactly.
-	err = f.Chmod(perm)
-	if err == nil {
-		_, err = f.Write(data)
-	}
+	_, err = f.Write(data)
 	if closeErr := f.Close(); err == nil {
 		err = closeErr
 	}
