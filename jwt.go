@@ -6,7 +6,6 @@ import (
 	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/rsa"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -195,8 +194,6 @@ func signingAlgorithm(key any) (jose.SignatureAlgorithm, error) {
 			return jose.ES512, nil
 		}
 		return "", fmt.Errorf("JWK curve %q is not supported: %s", k.Curve.Params().Name, wantKey)
-	case *rsa.PrivateKey:
-		return "", fmt.Errorf("JWK is an RSA key: %s", wantKey)
 	}
 	return "", fmt.Errorf("JWK holds a %T: %s", key, wantKey)
 }

@@ -276,6 +276,7 @@ func TestSignJWTRejects(t *testing.T) {
 		{"P-256 public", ec.public, ec.secrets, "JWK is a public key: want the private key"},
 		{"P-256 public set", keySet(ec.public), ec.secrets, "JWK is a public key"},
 		{"oct", []byte(`{"kty":"oct","k":"` + octSecret + `"}`), []string{octSecret}, "JWK is a symmetric (oct) key"},
+		{"secp256k1", withParam(t, ec.private, "crv", "secp256k1"), ec.secrets, `JWK curve "secp256k1" is not supported: want an Ed25519`},
 		{"X25519", []byte(`{"kty":"OKP","crv":"X25519","x":"hSDwCYkwp1R0i33ctD73Wg2_Og0mOBr066SpjqqbTmo","d":"` + x25519Secret + `"}`),
 			[]string{x25519Secret}, `JWK curve "X25519" is not supported`},
 		{"unknown kty", []byte(`{"kty":"XYZ","d":"` + octSecret + `"}`), []string{octSecret}, `JWK key type "XYZ" is not supported`},
@@ -340,8 +341,8 @@ func TestSignJWTArguments(t *testing.T) {
 	}
 }
 
-// jws builds a compact token from a JSON header and claims.
-func jws(header, claims, signature string) string {
+// compactJWS builds a compact token from a JSON header and claims.
+func compactJWS(header, claims, signature string) string {
 	enc := base64.RawURLEncoding.EncodeToString
 	return enc([]byte(header)) + "." + enc([]byte(claims)) + "." + signature
 }
@@ -353,30 +354,30 @@ func TestJWTExpiry(t *testing.T) {
 		token string
 		want  time.Time
 	}{
-		{"integer exp", jws(alg, `{"sub":"x","exp":1700000000}`, "c2ln"), time.Unix(1700000000, 0)},
-		{"fractional exp", jws(alg, `{"exp":1700000000.25}`, "c2ln"), time.Unix(1700000000, 250_000_000)},
-		{"exponent form", jws(alg, `{"exp":1.7e9}`, "c2ln"), time.Unix(1700000000, 0)},
-		{"alg none envelope with trailing dot", jws(`{"alg":"none","typ":"aws-sigv4-getcalleridentity"}`, `{"aud":["a"],"exp":1700000120,"sts":{}}`, ""), time.Unix(1700000120, 0)},
-		{"last RFC 3339 second", jws(alg, `{"exp":253402300799}`, "c2ln"), time.Unix(253402300799, 0)},
-		{"no exp", jws(alg, `{"sub":"x"}`, "c2ln"), time.Time{}},
-		{"exp null", jws(alg, `{"exp":null}`, "c2ln"), time.Time{}},
-		{"exp a string", jws(alg, `{"exp":"1700000000"}`, "c2ln"), time.Time{}},
-		{"exp an object", jws(alg, `{"exp":{"n":1}}`, "c2ln"), time.Time{}},
-		{"exp zero", jws(alg, `{"exp":0}`, "c2ln"), time.Time{}},
-		{"exp negative", jws(alg, `{"exp":-5}`, "c2ln"), time.Time{}},
-		{"exp past year 9999", jws(alg, `{"exp":253402300800}`, "c2ln"), time.Time{}},
-		{"exp huge integer", jws(alg, `{"exp":99999999999999999999999999999}`, "c2ln"), time.Time{}},
-		{"exp huge float", jws(alg, `{"exp":1e308}`, "c2ln"), time.Time{}},
-		{"exp beyond float64", jws(alg, `{"exp":1e400}`, "c2ln"), time.Time{}},
-		{"claims an array", jws(alg, `[1700000000]`, "c2ln"), time.Time{}},
-		{"claims null", jws(alg, `null`, "c2ln"), time.Time{}},
-		{"claims not JSON", jws(alg, `exp=1700000000`, "c2ln"), time.Time{}},
-		{"header not JSON", jws(`alg`, `{"exp":1700000000}`, "c2ln"), time.Time{}},
-		{"header null", jws(`null`, `{"exp":1700000000}`, "c2ln"), time.Time{}},
+		{"integer exp", compactJWS(alg, `{"sub":"x","exp":1700000000}`, "c2ln"), time.Unix(1700000000, 0)},
+		{"fractional exp", compactJWS(alg, `{"exp":1700000000.25}`, "c2ln"), time.Unix(1700000000, 250_000_000)},
+		{"exponent form", compactJWS(alg, `{"exp":1.7e9}`, "c2ln"), time.Unix(1700000000, 0)},
+		{"alg none envelope with trailing dot", compactJWS(`{"alg":"none","typ":"aws-sigv4-getcalleridentity"}`, `{"aud":["a"],"exp":1700000120,"sts":{}}`, ""), time.Unix(1700000120, 0)},
+		{"last RFC 3339 second", compactJWS(alg, `{"exp":253402300799}`, "c2ln"), time.Unix(253402300799, 0)},
+		{"no exp", compactJWS(alg, `{"sub":"x"}`, "c2ln"), time.Time{}},
+		{"exp null", compactJWS(alg, `{"exp":null}`, "c2ln"), time.Time{}},
+		{"exp a string", compactJWS(alg, `{"exp":"1700000000"}`, "c2ln"), time.Time{}},
+		{"exp an object", compactJWS(alg, `{"exp":{"n":1}}`, "c2ln"), time.Time{}},
+		{"exp zero", compactJWS(alg, `{"exp":0}`, "c2ln"), time.Time{}},
+		{"exp negative", compactJWS(alg, `{"exp":-5}`, "c2ln"), time.Time{}},
+		{"exp past year 9999", compactJWS(alg, `{"exp":253402300800}`, "c2ln"), time.Time{}},
+		{"exp huge integer", compactJWS(alg, `{"exp":99999999999999999999999999999}`, "c2ln"), time.Time{}},
+		{"exp huge float", compactJWS(alg, `{"exp":1e308}`, "c2ln"), time.Time{}},
+		{"exp beyond float64", compactJWS(alg, `{"exp":1e400}`, "c2ln"), time.Time{}},
+		{"claims an array", compactJWS(alg, `[1700000000]`, "c2ln"), time.Time{}},
+		{"claims null", compactJWS(alg, `null`, "c2ln"), time.Time{}},
+		{"claims not JSON", compactJWS(alg, `exp=1700000000`, "c2ln"), time.Time{}},
+		{"header not JSON", compactJWS(`alg`, `{"exp":1700000000}`, "c2ln"), time.Time{}},
+		{"header null", compactJWS(`null`, `{"exp":1700000000}`, "c2ln"), time.Time{}},
 		{"claims bad base64", "eyJhbGciOiJub25lIn0.!!!.", time.Time{}},
 		{"claims padded base64", "eyJhbGciOiJub25lIn0." + base64.URLEncoding.EncodeToString([]byte(`{"exp":1700000000}`)) + "=.", time.Time{}},
-		{"two segments", strings.TrimSuffix(jws(alg, `{"exp":1700000000}`, ""), "."), time.Time{}},
-		{"four segments", jws(alg, `{"exp":1700000000}`, "c2ln") + ".x", time.Time{}},
+		{"two segments", strings.TrimSuffix(compactJWS(alg, `{"exp":1700000000}`, ""), "."), time.Time{}},
+		{"four segments", compactJWS(alg, `{"exp":1700000000}`, "c2ln") + ".x", time.Time{}},
 		{"opaque token", "ghp_0123456789abcdef", time.Time{}},
 		{"empty", "", time.Time{}},
 		{"only dots", "..", time.Time{}},
@@ -394,7 +395,7 @@ func TestJWTExpiry(t *testing.T) {
 // panic or return a date outside NumericDate's range.
 func FuzzJWTExpiry(f *testing.F) {
 	for _, claims := range []string{`{"exp":1700000000}`, `{"exp":1e400}`, `{"exp":-1}`, `{"exp":"x"}`, `[]`} {
-		f.Add(jws(`{"alg":"none"}`, claims, ""))
+		f.Add(compactJWS(`{"alg":"none"}`, claims, ""))
 	}
 	f.Add("a.b.c")
 	f.Add("....")
