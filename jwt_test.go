@@ -163,6 +163,11 @@ func TestSignJWTKeyTypes(t *testing.T) {
 					t.Fatalf("signJWT: %v", err)
 				}
 				verifyJWT(t, token, tt.key.public, tt.wantAlg)
+				for _, s := range tt.key.secrets {
+					if strings.Contains(token, s) {
+						t.Errorf("token contains the private key")
+					}
+				}
 				header, _ := decodeJWT(t, token)
 				var h map[string]any
 				if err := json.Unmarshal([]byte(header), &h); err != nil {
