@@ -2,7 +2,10 @@ module github.com/flux-mirror/flux-mirror
 
 go 1.26.0
 
-require github.com/rogpeppe/go-internal v1.16.0
+require (
+	github.com/go-jose/go-jose/v4 v4.1.9
+	github.com/rogpeppe/go-internal v1.16.0
+)
 
 require (
 	github.com/go-jose/go-jose/v4 v4.1.9 // indirect
