@@ -280,12 +280,12 @@ func checkCredential(c credentialFile, d dialect, paths *folder) (*credentialCon
 		return nil, errors.New("exactly one of provider, value, fromPath, jwkPath, or jwkValue must be set")
 	}
 	out := &credentialConfig{
-		Provider:  c.Provider,
-		Value:     c.Value,
-		JWKValue:  c.JWKValue,
-		Issuer:    c.Issuer,
-		Subject:   c.Subject,
-		Envelope:  c.Envelope,
+		Provider: c.Provider,
+		Value:    c.Value,
+		JWKValue: c.JWKValue,
+		Issuer:   c.Issuer,
+		Subject:  c.Subject,
+		Envelope: c.Envelope,
 	}
 	if len(c.Audiences) > 0 {
 		out.Audiences = c.Audiences

@@ -316,4 +316,3 @@ func describe(node any) string {
 	}
 	return "null"
 }
-
