@@ -14,6 +14,7 @@ func substituteTree(at string, node any, lookup func(string) (string, bool)) (an
 	switch n := node.(type) {
 	case map[string]any:
 		out := make(map[string]any, len(n))
+		written := make(map[string]string, len(n)) // key -> as written
 		// Sorted, so that of several bad entries the same one is reported
 		// every time.
 		for _, k := range slices.Sorted(maps.Keys(n)) {
@@ -21,9 +22,10 @@ func substituteTree(at string, node any, lookup func(string) (string, bool)) (an
 			if err != nil {
 				return nil, fmt.Errorf("%skey %q: %w", prefix(at), k, err)
 			}
-			if _, dup := out[key]; dup {
-				return nil, fmt.Errorf("%skey %q: %q is already a key of this mapping", prefix(at), k, key)
+			if first, dup := written[key]; dup {
+				return nil, fmt.Errorf("%skeys %q and %q are both %q", prefix(at), first, k, key)
 			}
+			written[key] = k
 			if out[key], err = substituteTree(prefix(at)+key, n[k], lookup); err != nil {
 				return nil, err
 			}
