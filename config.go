@@ -321,7 +321,7 @@ func checkCredential(c credentialFile, d dialect, paths *folder) (*credentialCon
 	if c.Expiration != "" {
 		exp, err := time.ParseDuration(c.Expiration)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", d.expiration, err)
+			return nil, fmt.Errorf("%s: invalid duration %q, want a Go duration such as 60s, 10m or 1h", d.expiration, c.Expiration)
 		}
 		if exp <= 0 {
 			return nil, fmt.Errorf("%s must be a positive duration", d.expiration)
