@@ -5,11 +5,10 @@ import (
 	"testing"
 )
 
-// testEnv is the whole environment of the substitution tests.
-var testEnv = map[string]string{"A": "a", "EMPTY": "", "B_2": "b2", "_U": "u"}
-
+// lookupTestEnv looks name up in the whole environment of the
+// substitution tests.
 func lookupTestEnv(name string) (string, bool) {
-	v, ok := testEnv[name]
+	v, ok := map[string]string{"A": "a", "EMPTY": "", "B_2": "b2", "_U": "u"}[name]
 	return v, ok
 }
 
