@@ -10,9 +10,11 @@ require (
 	github.com/go-jose/go-jose/v4 v4.1.9
 	github.com/rogpeppe/go-internal v1.16.0
 	github.com/spiffe/go-spiffe/v2 v2.9.0
+	go.yaml.in/yaml/v2 v2.4.2
 	golang.org/x/oauth2 v0.36.0
 	google.golang.org/api v0.278.0
 	google.golang.org/grpc v1.80.0
+	sigs.k8s.io/yaml v1.6.0
 )
 
 require (
