@@ -96,7 +96,9 @@ func signAWSEnvelope(ctx context.Context, creds aws.Credentials, region string, 
 		return "", time.Time{}, fmt.Errorf("sign GetCallerIdentity request: %w", err)
 	}
 
-	expiresAt := now.Add(awsEnvelopeLifetime).Truncate(time.Second)
+	// exp is in whole seconds, like X-Amz-Date; expiresAt keeps the
+	// fraction so that the envelope reports a lifetime of 2m, not 1m59s.
+	expiresAt := now.Add(awsEnvelopeLifetime)
 	claims, err := json.Marshal(awsEnvelopeClaims{
 		Aud: audiences,
 		Exp: expiresAt.Unix(),
