@@ -35,10 +35,6 @@ const (
 // https://github.com/spiffe/spiffe/blob/main/standards/SPIFFE_Workload_Endpoint.md#4-locating-the-endpoint
 const envSPIFFESocket = "SPIFFE_ENDPOINT_SOCKET"
 
-// gcpUserIDTokenScopes make Google's token endpoint return the user's own
-// OIDC ID token beside the access token (OpenID Connect Core 1.0 §3.1.3.3).
-var gcpUserIDTokenScopes = []string{"openid", "https://www.googleapis.com/auth/userinfo.email"}
-
 const (
 	// maxResponseBytes bounds what is read of an identity endpoint's answer.
 	maxResponseBytes = 1 << 20
@@ -155,7 +151,9 @@ func mintGCPIDToken(ctx context.Context, audiences []string, audienceSet bool) (
 // along with an access token. Its audience is gcloud's OAuth client, not
 // the registry: it identifies the user to a registry that accepts that.
 func mintGCPUserIDToken(ctx context.Context) (string, time.Time, error) {
-	ts, err := google.DefaultTokenSource(ctx, gcpUserIDTokenScopes...)
+	// The openid scope makes Google's token endpoint return the user's ID
+	// token beside the access token (OpenID Connect Core 1.0 §3.1.3.3).
+	ts, err := google.DefaultTokenSource(ctx, "openid", "https://www.googleapis.com/auth/userinfo.email")
 	if err != nil {
 		return "", time.Time{}, fmt.Errorf("mint ID token from gcloud user credentials: %w", err)
 	}

@@ -173,6 +173,7 @@ func TestMintGitHubToken(t *testing.T) {
 			t.Setenv(envActionsRequestToken, fake.requestToken)
 
 			got, expiresAt, err := mintToken(context.Background(), provider, []string{"reg.example.com", "sts amazonaws/x"}, true, time.Now())
+			checkNoSecret(t, err, token, fake.requestToken)
 			if err != nil {
 				t.Fatalf("mintToken: %v", err)
 			}
@@ -321,6 +322,7 @@ func TestMintGCPIDTokenServiceAccount(t *testing.T) {
 	t.Setenv("GOOGLE_APPLICATION_CREDENTIALS", path)
 
 	got, expiresAt, err := mintToken(context.Background(), "gcp", []string{"reg.example.com"}, false, time.Now())
+	checkNoSecret(t, err, idToken)
 	if err != nil {
 		t.Fatalf("mintToken: %v", err)
 	}
@@ -344,6 +346,7 @@ func TestMintGCPIDTokenMetadata(t *testing.T) {
 	t.Setenv("GCE_METADATA_HOST", strings.TrimPrefix(srv.URL, "http://"))
 
 	got, _, err := mintToken(context.Background(), "gcp", []string{"https://reg.example.com"}, true, time.Now())
+	checkNoSecret(t, err, idToken)
 	if err != nil {
 		t.Fatalf("mintToken: %v", err)
 	}
@@ -466,6 +469,7 @@ func TestMintAzureToken(t *testing.T) {
 	t.Setenv("IDENTITY_HEADER", fake.identityHeader)
 
 	got, expiresAt, err := mintToken(context.Background(), "azure", []string{aud}, true, time.Now())
+	checkNoSecret(t, err, token, fake.identityHeader)
 	if err != nil {
 		t.Fatalf("mintToken: %v", err)
 	}
