@@ -2,9 +2,9 @@ module github.com/flux-mirror/flux-mirror
 
 go 1.26.0
 
-require github.com/rogpeppe/go-internal v1.16.0
-
 require (
-	golang.org/x/sys v0.47.0 // indirect
-	golang.org/x/tools v0.49.0 // indirect
+	github.com/rogpeppe/go-internal v1.16.0
+	golang.org/x/sys v0.47.0
 )
+
+require golang.org/x/tools v0.49.0 // indirect
