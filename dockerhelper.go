@@ -1,8 +1,9 @@
 package main
 
-// The Docker credential helper protocol, as docker-credential-helpers'
-// client package speaks it: run docker-credential-<name> <verb>, write the
-// request on stdin, read the answer or the error text on stdout.
+// Credential helpers: which one holds a host's credential, as docker
+// decides, and the protocol, as docker-credential-helpers' client package
+// speaks it: run docker-credential-<name> <verb>, write the request on
+// stdin, read the answer or the error text on stdout.
 
 import (
 	"bytes"
@@ -28,6 +29,54 @@ const errCredentialsNotFound = "credentials not found in native keychain"
 // exited or been killed at the deadline, for a child it left holding its
 // stdout.
 const helperWaitDelay = time.Second
+
+// helperFor picks the credential helper for key as docker does
+// (configfile.GetCredentialsStore): credHelpers[key], else credsStore, else,
+// on a config that was fresh when loaded, the platform's default helper,
+// reported as detected. "" means config.json. A credHelpers entry that is
+// present but empty means config.json for that key, even with a credsStore,
+// because that is how docker and go-containerregistry will read it back.
+func (s *dockerStore) helperFor(key string, plaintext bool) (helper string, detected bool) {
+	if plaintext {
+		return "", false
+	}
+	if h, ok := s.cfg.credHelpers[key]; ok {
+		return h, false
+	}
+	if s.cfg.credsStore != "" {
+		return s.cfg.credsStore, false
+	}
+	if s.fresh && s.detected != "" {
+		return s.detected, true
+	}
+	return "", false
+}
+
+// defaultHelper is the credential helper docker picks on a fresh config
+// (docker/cli credentials.DetectDefaultStore and defaultCredentialsStore_*):
+// the platform's, kept only when its docker-credential- program is on PATH.
+// On linux, pass wins when the pass program itself is on PATH, without
+// falling back to secretservice when docker-credential-pass is missing.
+func defaultHelper(goos string, lookPath func(string) (string, error)) string {
+	var name string
+	switch goos {
+	case "darwin":
+		name = "osxkeychain"
+	case "windows":
+		name = "wincred"
+	case "linux":
+		name = "secretservice"
+		if _, err := lookPath("pass"); err == nil {
+			name = "pass"
+		}
+	default:
+		return ""
+	}
+	if _, err := lookPath(helperPrefix + name); err != nil {
+		return ""
+	}
+	return name
+}
 
 // storeWithHelper hands username and secret for key to the credential
 // helper name: `docker-credential-<name> store` with one line of JSON on

@@ -200,52 +200,6 @@ func (s *dockerStore) erase(ctx context.Context, host string) (destination, bool
 	return dest, erased, nil
 }
 
-// helperFor picks the credential helper for key as docker does
-// (configfile.GetCredentialsStore): credHelpers[key], else credsStore, else,
-// on a config that was fresh when loaded, the platform's default helper,
-// reported as detected. "" means config.json. A credHelpers entry that is
-// present but empty means config.json for that key, even with a credsStore,
-// because that is how docker and go-containerregistry will read it back.
-func (s *dockerStore) helperFor(key string, plaintext bool) (helper string, detected bool) {
-	switch h, ok := s.cfg.credHelpers[key]; {
-	case plaintext:
-		return "", false
-	case ok:
-		return h, false
-	case s.cfg.credsStore != "":
-		return s.cfg.credsStore, false
-	case s.fresh:
-		return s.detected, s.detected != ""
-	}
-	return "", false
-}
-
-// defaultHelper is the credential helper docker picks on a fresh config
-// (docker/cli credentials.DetectDefaultStore and defaultCredentialsStore_*):
-// the platform's, kept only when its docker-credential- program is on PATH.
-// On linux, pass wins when the pass program itself is on PATH, without
-// falling back to secretservice when docker-credential-pass is missing.
-func defaultHelper(goos string, lookPath func(string) (string, error)) string {
-	var name string
-	switch goos {
-	case "darwin":
-		name = "osxkeychain"
-	case "windows":
-		name = "wincred"
-	case "linux":
-		name = "secretservice"
-		if _, err := lookPath("pass"); err == nil {
-			name = "pass"
-		}
-	default:
-		return ""
-	}
-	if _, err := lookPath(helperPrefix + name); err != nil {
-		return ""
-	}
-	return name
-}
-
 // save writes config.json once, if anything changed.
 func (s *dockerStore) save() error {
 	data, err := s.cfg.encode()

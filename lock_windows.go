@@ -17,8 +17,8 @@ func lockFile(path string) (*os.File, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Lock the first byte range of the whole file; the lock file never holds
-	// data, so the range only has to be the same in every process.
+	// Lock the byte at offset 0: the lock file holds no data, so any range
+	// works as long as every process locks the same one.
 	ol := new(windows.Overlapped)
 	if err := windows.LockFileEx(windows.Handle(f.Fd()), windows.LOCKFILE_EXCLUSIVE_LOCK, 0, 1, 0, ol); err != nil {
 		f.Close()
