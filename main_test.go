@@ -54,6 +54,9 @@ func setupScript(env *testscript.Env) error {
 	// testscript.Main put the folder holding the flux-mirror command first.
 	commands, _, _ := strings.Cut(env.Getenv("PATH"), string(os.PathListSeparator))
 	env.Setenv("PATH", strings.Join([]string{bin, commands, "/usr/bin", "/bin"}, string(os.PathListSeparator)))
+	// A script that needs an exact PATH builds it from $CMDBIN, which holds
+	// only flux-mirror.
+	env.Setenv("CMDBIN", commands)
 	env.Setenv("AWS_EC2_METADATA_DISABLED", "true")
 	env.Setenv("AWS_CONFIG_FILE", os.DevNull)
 	env.Setenv("AWS_SHARED_CREDENTIALS_FILE", os.DevNull)
