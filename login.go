@@ -44,6 +44,23 @@ func (o *loginOptions) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.output, "o", "text", "")
 }
 
+// parse parses and checks the flags, then loads the config and selects
+// the hosts to work on.
+func (o *loginOptions) parse(fs *flag.FlagSet, args []string, usage string, stdin io.Reader, stdout io.Writer) (*config, []hostConfig, error) {
+	if err := parseCommand(fs, args, usage, stdout); err != nil {
+		return nil, nil, err
+	}
+	if err := o.check(); err != nil {
+		return nil, nil, err
+	}
+	cfg, err := loadConfig(o.configPath, stdin, !o.global.noEnvsubst)
+	if err != nil {
+		return nil, nil, err
+	}
+	hosts, err := selectHosts(cfg, o.hosts)
+	return cfg, hosts, err
+}
+
 // check validates the flags once they are all parsed.
 func (o *loginOptions) check() error {
 	if err := o.global.check(); err != nil {
@@ -61,18 +78,7 @@ func runLogin(g globalOptions, args []string, stdin io.Reader, stdout, stderr io
 	o.register(fs)
 	fs.BoolVar(&o.plaintext, "plaintext", false, "")
 	fs.BoolVar(&o.dryRun, "dry-run", false, "")
-	if err := parseCommand(fs, args, loginUsage, stdout); err != nil {
-		return err
-	}
-	if err := o.check(); err != nil {
-		return err
-	}
-
-	cfg, err := loadConfig(o.configPath, stdin, !o.global.noEnvsubst)
-	if err != nil {
-		return err
-	}
-	hosts, err := selectHosts(cfg, o.hosts)
+	cfg, hosts, err := o.parse(fs, args, loginUsage, stdin, stdout)
 	if err != nil {
 		return err
 	}
