@@ -251,10 +251,12 @@ func (r *hostReport) setDestination(d destination) {
 	r.Helper, r.ConfigFile = d.Helper, d.Path
 }
 
-// formatDuration rounds d to the second and drops zero units: 12h, 59m30s,
-// 2m, 45s. time.Duration.String would print 12h0m0s.
+// formatDuration rounds d up to the second and drops zero units: 12h,
+// 59m30s, 2m, 45s (time.Duration.String would print 12h0m0s). Rounding up
+// keeps a 10m JWT, whose exp is whole seconds, from printing as 9m59s a
+// moment after it was signed.
 func formatDuration(d time.Duration) string {
-	d = d.Round(time.Second)
+	d = (d + time.Second - 1).Truncate(time.Second)
 	if d <= 0 {
 		return "0s"
 	}
