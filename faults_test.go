@@ -226,7 +226,8 @@ func configWithAuths(t *testing.T, auths map[string]map[string]string) []byte {
 	return data
 }
 
-// tempFiles is the set of config.json.tmp-* files beside config.json.
+// tempFiles is the set of files in dir named config.json-something, other
+// than the lock file: temp files, whatever their naming.
 func tempFiles(t *testing.T, dir string) map[string]bool {
 	t.Helper()
 	entries, err := os.ReadDir(dir)
@@ -235,15 +236,15 @@ func tempFiles(t *testing.T, dir string) map[string]bool {
 	}
 	names := map[string]bool{}
 	for _, e := range entries {
-		if strings.HasPrefix(e.Name(), configFileName+".tmp-") {
-			names[e.Name()] = true
+		name := e.Name()
+		if strings.HasPrefix(name, configFileName) && name != configFileName && name != configFileName+".lock" {
+			names[name] = true
 		}
 	}
 	return names
 }
 
-// newTempFile reports whether dir holds a config.json.tmp-* file that is
-// not in before.
+// newTempFile reports whether dir holds a temp file that is not in before.
 func newTempFile(t *testing.T, dir string, before map[string]bool) bool {
 	t.Helper()
 	for name := range tempFiles(t, dir) {
