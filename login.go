@@ -266,6 +266,9 @@ func storeResults(results []hostResult, reports []hostReport, o loginOptions) er
 			reports[i].Error = fmt.Sprintf("not stored: host %q failed before it", failedHost)
 		default:
 			dest, err := store.store(ctx, r.host.Host, r.auth, o.plaintext)
+			if err != nil && ctx.Err() != nil {
+				err = fmt.Errorf("not stored within --timeout %s: %w", formatDuration(o.global.timeout), err)
+			}
 			if err != nil {
 				reports[i].Status, reports[i].Error = statusFailed, err.Error()
 				failedHost = r.host.Host
