@@ -92,7 +92,29 @@ func openDockerStore(dir string) (*dockerStore, error) {
 		return nil, err
 	}
 	s.lock = lock
+	removeDeadTempFiles(path)
 	return s, nil
+}
+
+// removeDeadTempFiles deletes the temp files a killed run left beside
+// config.json's target: they hold that run's config, secrets included.
+// Only a run holding the lock writes our temp files, so while we hold it
+// any that exist belong to dead runs. docker's own temp files (config.json
+// plus digits) are left alone: one may be a live docker's.
+func removeDeadTempFiles(path string) {
+	target, err := resolveSymlinks(path)
+	if err != nil {
+		return
+	}
+	dead, _ := filepath.Glob(filepath.Join(filepath.Dir(target), globEscape(filepath.Base(target))+tempSuffix+"*"))
+	for _, f := range dead {
+		os.Remove(f)
+	}
+}
+
+// globEscape quotes the glob metacharacters of a file name.
+func globEscape(name string) string {
+	return strings.NewReplacer(`\`, `\\`, `*`, `\*`, `?`, `\?`, `[`, `\[`).Replace(name)
 }
 
 // readDockerStore loads the config.json in dir without creating the folder
@@ -241,6 +263,9 @@ func (s *dockerStore) close() {
 	}
 }
 
+// tempSuffix marks our temp files: config.json.tmp-<random>.
+const tempSuffix = ".tmp-"
+
 // writeConfigFile replaces the file at path, or the file a symlink at path
 // points to, with data the way docker's configfile.Save does: a temp file
 // in the target's folder, the target's mode (0600 for a new file), then a
@@ -260,7 +285,7 @@ func writeConfigFile(path string, data []byte, rename func(oldpath, newpath stri
 	// The temp file goes beside the resolved target, not beside the
 	// symlink, so that the rename never crosses file systems
 	// (docker/cli#5553).
-	tmp, err := os.CreateTemp(filepath.Dir(target), filepath.Base(target)+".tmp-*")
+	tmp, err := os.CreateTemp(filepath.Dir(target), filepath.Base(target)+tempSuffix+"*")
 	if err != nil {
 		return err
 	}

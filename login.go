@@ -107,10 +107,20 @@ func runLogin(g globalOptions, args []string, stdin io.Reader, stdout, stderr io
 		}
 		return o.print(failures, stdout, stderr)
 	}
-	if err := storeResults(results, reports, o); err != nil {
-		return err
+	// Print what happened even when storing failed part way: a helper
+	// may already hold a credential.
+	storeErr := storeResults(results, reports, o)
+	var happened []hostReport
+	for _, r := range reports {
+		if r.Status != "" {
+			happened = append(happened, r)
+		}
 	}
-	return o.print(reports, stdout, stderr)
+	printErr := o.print(happened, stdout, stderr)
+	if storeErr != nil {
+		return storeErr
+	}
+	return printErr
 }
 
 // print prints the reports in the chosen format and turns a failed host
@@ -278,7 +288,15 @@ func storeResults(results []hostResult, reports []hostReport, o loginOptions) er
 			reports[i].Status = statusStored
 		}
 	}
-	return store.save()
+	if err := store.save(); err != nil {
+		for i := range reports {
+			if reports[i].Status == statusStored && reports[i].Helper == "" {
+				reports[i].Status, reports[i].Error = statusNotStored, "not stored: config.json was not written"
+			}
+		}
+		return err
+	}
+	return nil
 }
 
 func anyResolved(results []hostResult) bool {
