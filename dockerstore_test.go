@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"runtime"
 	"strings"
 	"sync"
@@ -1073,4 +1074,70 @@ func FuzzParseDockerConfig(f *testing.F) {
 			t.Fatal("decisions differ after a rewrite")
 		}
 	})
+}
+
+// FuzzDockerConfigFile drives the store as login does over a fuzzed
+// config.json: a file the store refuses is never written, and a file it
+// accepts keeps every top-level key and every other entry, value for
+// value, after a registry token is stored and saved.
+func FuzzDockerConfigFile(f *testing.F) {
+	f.Add([]byte(`{"auths":{"a.example.com":{"auth":"dTpw","email":"x"}},"proxies":{"default":{}},"n":1.50}`))
+	f.Add([]byte(`{"auths":{"x":{"auth":"not base64"}}}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		dir := t.TempDir()
+		path := filepath.Join(dir, configFileName)
+		if err := os.WriteFile(path, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		s, err := openDockerStore(dir)
+		if err != nil {
+			if got, _ := os.ReadFile(path); !bytes.Equal(got, data) {
+				t.Fatalf("refused file was changed: %v", err)
+			}
+			return
+		}
+		defer s.close()
+		if _, err := s.store(context.Background(), "fuzz.example.com", hostAuth{RegistryToken: "tok"}, true); err != nil {
+			t.Fatalf("store: %v", err)
+		}
+		if err := s.save(); err != nil {
+			t.Fatalf("save: %v", err)
+		}
+		var before, after map[string]json.RawMessage
+		json.Unmarshal(data, &before)
+		written, _ := os.ReadFile(path)
+		if err := json.Unmarshal(written, &after); err != nil {
+			t.Fatalf("written file is not JSON: %v", err)
+		}
+		for k, v := range before {
+			if k == "auths" {
+				continue
+			}
+			if !jsonEqual(v, after[k]) {
+				t.Fatalf("top-level key %q changed", k)
+			}
+		}
+		var authsBefore, authsAfter map[string]json.RawMessage
+		json.Unmarshal(before["auths"], &authsBefore)
+		json.Unmarshal(after["auths"], &authsAfter)
+		for k, v := range authsBefore {
+			if k != "fuzz.example.com" && !jsonEqual(v, authsAfter[k]) {
+				t.Fatalf("auths entry %q changed", k)
+			}
+		}
+	})
+}
+
+// jsonEqual compares two JSON values by meaning, keeping numbers as
+// written.
+func jsonEqual(a, b json.RawMessage) bool {
+	decode := func(m json.RawMessage) (any, bool) {
+		d := json.NewDecoder(bytes.NewReader(m))
+		d.UseNumber()
+		var v any
+		return v, d.Decode(&v) == nil
+	}
+	va, okA := decode(a)
+	vb, okB := decode(b)
+	return okA && okB && reflect.DeepEqual(va, vb)
 }
