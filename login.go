@@ -23,28 +23,49 @@ type hostAuth struct {
 	ExpiresAt time.Time
 }
 
-// loginOptions are login's parsed flags.
+// loginOptions are login's and logout's parsed flags.
 type loginOptions struct {
 	global       globalOptions
 	configPath   string
 	hosts        stringsFlag
 	dockerConfig string
 	plaintext    bool
+	dryRun       bool
+	output       string
 }
 
-func runLogin(g globalOptions, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	o := loginOptions{global: g}
-	fs := flag.NewFlagSet("login", flag.ContinueOnError)
+// register adds the flags login and logout share.
+func (o *loginOptions) register(fs *flag.FlagSet) {
 	o.global.register(fs)
 	fs.StringVar(&o.configPath, "config", "", "")
 	fs.StringVar(&o.configPath, "f", "", "")
 	fs.Var(&o.hosts, "host", "")
 	fs.StringVar(&o.dockerConfig, "docker-config", "", "")
+	fs.StringVar(&o.output, "output", "text", "")
+	fs.StringVar(&o.output, "o", "text", "")
+}
+
+// check validates the flags once they are all parsed.
+func (o *loginOptions) check() error {
+	if err := o.global.check(); err != nil {
+		return err
+	}
+	if o.output != "text" && o.output != "json" {
+		return usagef("--output must be text or json, got %q", o.output)
+	}
+	return nil
+}
+
+func runLogin(g globalOptions, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	o := loginOptions{global: g}
+	fs := flag.NewFlagSet("login", flag.ContinueOnError)
+	o.register(fs)
 	fs.BoolVar(&o.plaintext, "plaintext", false, "")
+	fs.BoolVar(&o.dryRun, "dry-run", false, "")
 	if err := parseCommand(fs, args, loginUsage, stdout); err != nil {
 		return err
 	}
-	if err := o.global.check(); err != nil {
+	if err := o.check(); err != nil {
 		return err
 	}
 
@@ -58,17 +79,51 @@ func runLogin(g globalOptions, args []string, stdin io.Reader, stdout, stderr io
 	}
 
 	results := resolveHosts(cfg, hosts, o.global.timeout, time.Now)
+	reports := make([]hostReport, len(results))
 	failed := false
-	for _, r := range results {
-		if r.err != nil {
-			fmt.Fprintf(stderr, "✗ host %q: %s\n", r.host.Host, r.err)
+	for i, r := range results {
+		reports[i] = newHostReport(cfg, r.host, r.auth)
+		switch {
+		case r.err != nil:
+			reports[i].Status, reports[i].Error = statusFailed, r.err.Error()
 			failed = true
+		case r.skipped:
+			reports[i].Status, reports[i].Error = statusSkipped, "no credential configured"
 		}
 	}
 	if failed {
-		return errReported
+		// Nothing is stored unless every host resolved: report only the
+		// failures.
+		var failures []hostReport
+		for _, r := range reports {
+			if r.Status == statusFailed {
+				failures = append(failures, r)
+			}
+		}
+		return o.print(failures, stdout, stderr)
 	}
-	return storeResults(results, o, stdout, stderr)
+	if err := storeResults(results, reports, o); err != nil {
+		return err
+	}
+	return o.print(reports, stdout, stderr)
+}
+
+// print prints the reports in the chosen format and turns a failed host
+// into exit code 1.
+func (o *loginOptions) print(reports []hostReport, stdout, stderr io.Writer) error {
+	if o.output == "json" {
+		if err := printJSON(reports, o.dryRun, stdout, stderr); err != nil {
+			return err
+		}
+	} else {
+		printText(reports, o.dryRun, time.Now(), stdout, stderr)
+	}
+	for _, r := range reports {
+		if r.Status == statusFailed || r.Status == statusNotStored {
+			return errReported
+		}
+	}
+	return nil
 }
 
 // selectHosts returns the hosts named by --host, in flag order, or every
@@ -129,80 +184,79 @@ func resolveHosts(cfg *config, hosts []hostConfig, timeout time.Duration, now fu
 }
 
 // storeResults stores every resolved credential in one Docker config
-// write and prints a line per host. A host that fails to store stops the
-// run; the hosts stored before it are still written.
-func storeResults(results []hostResult, o loginOptions, stdout, stderr io.Writer) error {
-	var store *dockerStore
-	for _, r := range results {
-		if !r.skipped {
-			dir, err := dockerConfigDir(o.dockerConfig)
-			if err != nil {
-				return err
-			}
-			if store, err = openDockerStore(dir); err != nil {
-				return err
-			}
-			break
-		}
-	}
-	if store == nil {
+// write, or with --dry-run only works out where each would go, and fills in
+// the reports. A host that fails to store stops the run; the hosts stored
+// before it are still written.
+func storeResults(results []hostResult, reports []hostReport, o loginOptions) error {
+	if !anyResolved(results) {
 		// Every host was skipped: nothing to write, no file to create.
-		for _, r := range results {
-			fmt.Fprintf(stdout, "• skipping %s: no credential configured\n", r.host.Host)
+		return nil
+	}
+	dir, err := dockerConfigDir(o.dockerConfig)
+	if err != nil {
+		return err
+	}
+	if o.dryRun {
+		store, err := readDockerStore(dir)
+		if err != nil {
+			return err
+		}
+		for i, r := range results {
+			if !r.skipped {
+				reports[i].setDestination(store.where(r.host.Host, r.auth, o.plaintext))
+				reports[i].Status = statusWouldStore
+			}
 		}
 		return nil
+	}
+	store, err := openDockerStore(dir)
+	if err != nil {
+		return err
 	}
 	defer store.close()
 
 	ctx, cancel := context.WithTimeout(context.Background(), o.global.timeout)
 	defer cancel()
 	var failedHost string
-	for _, r := range results {
+	for i, r := range results {
 		switch {
-		case failedHost != "":
-			fmt.Fprintf(stderr, "✗ host %q: not stored: host %q failed before it\n", r.host.Host, failedHost)
 		case r.skipped:
-			fmt.Fprintf(stdout, "• skipping %s: no credential configured\n", r.host.Host)
+		case failedHost != "":
+			reports[i].Status = statusNotStored
+			reports[i].Error = fmt.Sprintf("not stored: host %q failed before it", failedHost)
 		default:
 			dest, err := store.store(ctx, r.host.Host, r.auth, o.plaintext)
 			if err != nil {
-				fmt.Fprintf(stderr, "✗ host %q: %s\n", r.host.Host, err)
+				reports[i].Status, reports[i].Error = statusFailed, err.Error()
 				failedHost = r.host.Host
 				continue
 			}
-			fmt.Fprintln(stdout, storedLine(r.host.Host, r.auth, dest, time.Now()))
+			reports[i].setDestination(dest)
+			reports[i].Status = statusStored
 		}
 	}
-	if err := store.save(); err != nil {
-		return err
-	}
-	if failedHost != "" {
-		return errReported
-	}
-	return nil
+	return store.save()
 }
 
-// storedLine is the success line for a stored host (SPEC 6.8).
-func storedLine(host string, a hostAuth, dest destination, now time.Time) string {
-	var line string
-	switch {
-	case a.RegistryToken != "":
-		line = fmt.Sprintf("✔ stored registry token for %s in %s", host, dest.Path)
-	case dest.Helper != "":
-		line = fmt.Sprintf("✔ stored credential for %s via the %q credential helper", host, dest.Helper)
-	default:
-		line = fmt.Sprintf("✔ stored credential for %s in %s", host, dest.Path)
+func anyResolved(results []hostResult) bool {
+	for _, r := range results {
+		if !r.skipped {
+			return true
+		}
 	}
-	if !a.ExpiresAt.IsZero() {
-		line += fmt.Sprintf(" (expires in %s)", formatDuration(a.ExpiresAt.Sub(now)))
-	}
-	return line
+	return false
 }
 
-// formatDuration rounds d to the second and drops zero units: 12h, 59m30s,
-// 2m, 45s. time.Duration.String would print 12h0m0s.
+func (r *hostReport) setDestination(d destination) {
+	r.Helper, r.ConfigFile = d.Helper, d.Path
+}
+
+// formatDuration rounds d up to the second and drops zero units: 12h,
+// 59m30s, 2m, 45s (time.Duration.String would print 12h0m0s). Rounding up
+// keeps a 10m JWT, whose exp is whole seconds, from printing as 9m59s a
+// moment after it was signed.
 func formatDuration(d time.Duration) string {
-	d = d.Round(time.Second)
+	d = (d + time.Second - 1).Truncate(time.Second)
 	if d <= 0 {
 		return "0s"
 	}

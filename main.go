@@ -14,12 +14,14 @@ import (
 )
 
 const usage = `Usage:
-    flux-mirror [--timeout DURATION] [--no-envsubst] login [-f PATH] [--host HOST]... [--docker-config DIR] [--plaintext]
+    flux-mirror [--timeout DURATION] [--no-envsubst] login [-f PATH] [--host HOST]... [--docker-config DIR] [--plaintext] [--dry-run] [-o text|json]
+    flux-mirror [--timeout DURATION] [--no-envsubst] logout [-f PATH] [--host HOST]... [--docker-config DIR] [-o text|json]
     flux-mirror keygen [-o DIR]
     flux-mirror version
 
 Commands:
     login       Resolve the credentials of the config's hosts and store them in the Docker config.
+    logout      Erase what login stored for the config's hosts.
     keygen      Write a fresh Ed25519 key pair (privkey.json, pubkey.json) for jwkPath.
     version     Print the version.
     help        Print this help.
@@ -36,7 +38,7 @@ Example:
     ✔ stored registry token for registry.example.com in docker/config.json (expires in 1m)`
 
 const loginUsage = `Usage:
-    flux-mirror login [-f PATH] [--host HOST]... [--docker-config DIR] [--plaintext]
+    flux-mirror login [-f PATH] [--host HOST]... [--docker-config DIR] [--plaintext] [--dry-run] [-o text|json]
 
 Resolve the credential of every host in the config (or of each --host, in
 that order) and store it in the Docker config the way "docker login" does:
@@ -50,10 +52,31 @@ Options:
     --host HOST             Log in to this host only; repeatable. Default: all hosts.
     --docker-config DIR     Docker config directory. Default: $DOCKER_CONFIG, else ~/.docker.
     --plaintext             Store username/password in config.json, bypassing credential helpers.
+    --dry-run               Resolve every credential and show what would be stored where, with
+                            the JWT claims and a fingerprint of each secret; write nothing.
+    -o, --output FORMAT     text (default) or json (one document; schema in the README).
 
 Example:
     $ flux-mirror login -f hosts.yaml --host ghcr.io
     ✔ stored credential for ghcr.io via the "pass" credential helper`
+
+const logoutUsage = `Usage:
+    flux-mirror logout [-f PATH] [--host HOST]... [--docker-config DIR] [-o text|json]
+
+Erase the credential of every host in the config (or of each --host) from
+the credential helper that holds it and from config.json. A host with
+nothing stored is reported, not an error.
+
+Options:
+    -f, --config PATH       Config file, or - for stdin.
+                            Default: $FLUX_MIRROR_CONFIG, else <executable>.config.
+    --host HOST             Log out of this host only; repeatable. Default: all hosts.
+    --docker-config DIR     Docker config directory. Default: $DOCKER_CONFIG, else ~/.docker.
+    -o, --output FORMAT     text (default) or json.
+
+Example:
+    $ flux-mirror logout -f hosts.yaml --host ghcr.io
+    ✔ erased credential for ghcr.io via the "pass" credential helper`
 
 const keygenUsage = `Usage:
     flux-mirror keygen [-o DIR]
@@ -133,6 +156,8 @@ func runCommand(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 	switch cmd {
 	case "login":
 		return runLogin(g, args, stdin, stdout, stderr)
+	case "logout":
+		return runLogout(g, args, stdin, stdout, stderr)
 	case "keygen":
 		return runKeygen(args, stdout)
 	case "version":
@@ -158,6 +183,8 @@ func runHelp(args []string, stdout io.Writer) error {
 		switch args[0] {
 		case "login":
 			text = loginUsage
+		case "logout":
+			text = logoutUsage
 		case "keygen":
 			text = keygenUsage
 		case "version", "help":

@@ -1,0 +1,63 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"io"
+)
+
+// runLogout erases what login stored for the selected hosts: through the
+// credential helper that holds each one, and from config.json.
+func runLogout(g globalOptions, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	o := loginOptions{global: g}
+	fs := flag.NewFlagSet("logout", flag.ContinueOnError)
+	o.register(fs)
+	if err := parseCommand(fs, args, logoutUsage, stdout); err != nil {
+		return err
+	}
+	if err := o.check(); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(o.configPath, stdin, !o.global.noEnvsubst)
+	if err != nil {
+		return err
+	}
+	hosts, err := selectHosts(cfg, o.hosts)
+	if err != nil {
+		return err
+	}
+	dir, err := dockerConfigDir(o.dockerConfig)
+	if err != nil {
+		return err
+	}
+	store, err := openDockerStore(dir)
+	if err != nil {
+		return err
+	}
+	defer store.close()
+
+	ctx, cancel := context.WithTimeout(context.Background(), o.global.timeout)
+	defer cancel()
+	reports := make([]hostReport, len(hosts))
+	for i, h := range hosts {
+		reports[i] = hostReport{Host: h.Host, Key: registryKey(h.Host)}
+		if !h.hasCredential() {
+			reports[i].Status, reports[i].Error = statusSkipped, "no credential configured"
+			continue
+		}
+		dest, erased, err := store.erase(ctx, h.Host)
+		switch {
+		case err != nil:
+			reports[i].Status, reports[i].Error = statusFailed, err.Error()
+		case erased:
+			reports[i].Status = statusErased
+			reports[i].setDestination(dest)
+		default:
+			reports[i].Status = statusNothing
+		}
+	}
+	if err := store.save(); err != nil {
+		return err
+	}
+	return o.print(reports, stdout, stderr)
+}

@@ -1,0 +1,286 @@
+package main
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// This file holds every rule about what login and logout print. A secret is
+// never printed: only its fingerprint, and a JWT's claims, which the
+// registry reads in the clear anyway.
+
+// hostReport is what a run says about one host, as text or as JSON.
+type hostReport struct {
+	Host string `json:"host"`
+	// Status is one of: stored, would store, erased, not stored, skipped,
+	// failed.
+	Status      string       `json:"status"`
+	Key         string       `json:"key,omitempty"`
+	Source      string       `json:"source,omitempty"`
+	SourcePath  string       `json:"sourcePath,omitempty"`
+	Kind        string       `json:"kind,omitempty"`
+	Username    string       `json:"username,omitempty"`
+	Helper      string       `json:"helper,omitempty"`
+	ConfigFile  string       `json:"configFile,omitempty"`
+	ExpiresAt   *time.Time   `json:"expiresAt,omitempty"`
+	Fingerprint string       `json:"fingerprint,omitempty"`
+	Claims      *tokenClaims `json:"claims,omitempty"`
+	Error       string       `json:"error,omitempty"`
+}
+
+// Kinds of stored credential.
+const (
+	kindUserPass      = "username/password"
+	kindRegistryToken = "registry token"
+)
+
+// Statuses of a host in a report.
+const (
+	statusStored     = "stored"
+	statusWouldStore = "would store"
+	statusErased     = "erased"
+	statusNotStored  = "not stored"
+	statusNothing    = "nothing stored"
+	statusSkipped    = "skipped"
+	statusFailed     = "failed"
+)
+
+// newHostReport describes h and, once resolved, its credential a.
+func newHostReport(cfg *config, h hostConfig, a hostAuth) hostReport {
+	r := hostReport{Host: h.Host, Key: registryKey(h.Host)}
+	switch c := h.Credential; {
+	case h.Provider != "":
+		r.Source = "provider " + h.Provider
+	case c == nil:
+	case c.Value != "":
+		r.Source = "value"
+	case c.FromPath != "":
+		r.Source, r.SourcePath = "fromPath", filepath.Join(cfg.dir, c.FromPath)
+	case c.JWKPath != "":
+		r.Source, r.SourcePath = "jwkPath", filepath.Join(cfg.dir, c.JWKPath)
+	case c.JWKValue != "":
+		r.Source = "jwkValue"
+	case c.Provider != "":
+		r.Source = "credential provider " + c.Provider
+	}
+	secret := a.Password
+	if a.RegistryToken != "" {
+		r.Kind, secret = kindRegistryToken, a.RegistryToken
+	} else if a.Username != "" {
+		r.Kind, r.Username = kindUserPass, a.Username
+	}
+	if secret != "" {
+		r.Fingerprint = fingerprint(secret)
+		r.Claims = decodeClaims(secret)
+	}
+	if !a.ExpiresAt.IsZero() {
+		t := a.ExpiresAt.UTC()
+		r.ExpiresAt = &t
+	}
+	return r
+}
+
+// fingerprint names a secret without revealing it: the first 8 hex digits
+// of its SHA-256, enough to tell two secrets apart in an audit.
+func fingerprint(secret string) string {
+	sum := sha256.Sum256([]byte(secret))
+	return "sha256:" + hex.EncodeToString(sum[:4])
+}
+
+// tokenClaims are the claims of a JWT-shaped credential, decoded without
+// verification, for --dry-run and JSON output.
+type tokenClaims struct {
+	Issuer    string     `json:"iss,omitempty"`
+	Subject   string     `json:"sub,omitempty"`
+	Audience  []string   `json:"aud,omitempty"`
+	ExpiresAt *time.Time `json:"exp,omitempty"`
+	IssuedAt  *time.Time `json:"iat,omitempty"`
+	// STS is the request an aws envelope carries (SPEC 3.1).
+	STS *stsClaims `json:"sts,omitempty"`
+}
+
+// stsClaims describe the signed GetCallerIdentity request of an aws
+// envelope. The Authorization header itself is not shown: with the body it
+// is the replayable part.
+type stsClaims struct {
+	Method        string   `json:"method"`
+	URL           string   `json:"url"`
+	SignedHeaders []string `json:"signedHeaders"`
+}
+
+// decodeClaims reads the claims of a JWT or aws envelope, or returns nil
+// when token is not one.
+func decodeClaims(token string) *tokenClaims {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return nil
+	}
+	var raw struct {
+		Iss string          `json:"iss"`
+		Sub string          `json:"sub"`
+		Aud json.RawMessage `json:"aud"`
+		Exp *json.Number    `json:"exp"`
+		Iat *json.Number    `json:"iat"`
+		STS *struct {
+			Method  string              `json:"method"`
+			URL     string              `json:"url"`
+			Headers map[string][]string `json:"headers"`
+		} `json:"sts"`
+	}
+	if !decodeSegment(parts[1], &raw) {
+		return nil
+	}
+	c := &tokenClaims{Issuer: raw.Iss, Subject: raw.Sub, ExpiresAt: numericDate(raw.Exp), IssuedAt: numericDate(raw.Iat)}
+	// aud is a string or an array of strings (RFC 7519 section 4.1.3).
+	var one string
+	if json.Unmarshal(raw.Aud, &one) == nil {
+		c.Audience = []string{one}
+	} else {
+		_ = json.Unmarshal(raw.Aud, &c.Audience)
+	}
+	if raw.STS != nil {
+		c.STS = &stsClaims{Method: raw.STS.Method, URL: raw.STS.URL, SignedHeaders: signedHeaders(raw.STS.Headers["Authorization"])}
+	}
+	return c
+}
+
+// signedHeaders returns the SignedHeaders list of a SigV4 Authorization
+// header: "AWS4-HMAC-SHA256 Credential=..., SignedHeaders=a;b, Signature=...".
+func signedHeaders(authorization []string) []string {
+	for _, v := range authorization {
+		for _, field := range strings.Split(v, ",") {
+			if list, ok := strings.CutPrefix(strings.TrimSpace(field), "SignedHeaders="); ok {
+				return strings.Split(list, ";")
+			}
+		}
+	}
+	return nil
+}
+
+func numericDate(n *json.Number) *time.Time {
+	if n == nil {
+		return nil
+	}
+	f, err := n.Float64()
+	if err != nil {
+		return nil
+	}
+	t := time.Unix(int64(f), 0).UTC()
+	return &t
+}
+
+// printText prints the report lines of SPEC 6.8: one line per host on
+// stdout, failures as ✗ lines on stderr. dryRun adds the audit details.
+func printText(reports []hostReport, dryRun bool, now time.Time, stdout, stderr io.Writer) {
+	for _, r := range reports {
+		switch r.Status {
+		case statusFailed, statusNotStored:
+			fmt.Fprintf(stderr, "✗ host %q: %s\n", r.Host, r.Error)
+			continue
+		}
+		fmt.Fprintln(stdout, reportLine(r, now))
+		if dryRun && r.Status == statusWouldStore {
+			printDetails(stdout, r)
+		}
+	}
+}
+
+// reportLine is a host's one-line summary.
+func reportLine(r hostReport, now time.Time) string {
+	var line string
+	where := "in " + r.ConfigFile
+	if r.Helper != "" {
+		where = fmt.Sprintf("via the %q credential helper", r.Helper)
+	}
+	switch r.Status {
+	case statusSkipped:
+		return fmt.Sprintf("• skipping %s: %s", r.Host, r.Error)
+	case statusNothing:
+		return fmt.Sprintf("• nothing stored for %s", r.Host)
+	case statusErased:
+		if r.Helper == "" {
+			where = "from " + r.ConfigFile
+		}
+		return fmt.Sprintf("✔ erased credential for %s %s", r.Host, where)
+	case statusWouldStore:
+		what := "credential"
+		if r.Kind == kindRegistryToken {
+			what = "registry token"
+		}
+		line = fmt.Sprintf("• would store %s for %s %s", what, r.Host, where)
+	default:
+		if r.Kind == kindRegistryToken {
+			line = fmt.Sprintf("✔ stored registry token for %s %s", r.Host, where)
+		} else {
+			line = fmt.Sprintf("✔ stored credential for %s %s", r.Host, where)
+		}
+	}
+	if r.ExpiresAt != nil {
+		line += fmt.Sprintf(" (expires in %s)", formatDuration(r.ExpiresAt.Sub(now)))
+	}
+	return line
+}
+
+// printDetails prints the --dry-run audit of one host, indented under its
+// line.
+func printDetails(w io.Writer, r hostReport) {
+	row := func(name, value string) { fmt.Fprintf(w, "    %-12s %s\n", name, value) }
+	row("key", r.Key)
+	source := r.Source
+	if r.SourcePath != "" {
+		source += " " + r.SourcePath
+	}
+	row("source", source)
+	kind := r.Kind
+	if r.Username != "" {
+		kind += " (username " + r.Username + ")"
+	}
+	row("stored as", kind)
+	row("secret", r.Fingerprint)
+	if c := r.Claims; c != nil {
+		var claims []string
+		add := func(k, v string) {
+			if v != "" {
+				claims = append(claims, k+"="+v)
+			}
+		}
+		add("iss", c.Issuer)
+		add("sub", c.Subject)
+		add("aud", strings.Join(c.Audience, ","))
+		if c.ExpiresAt != nil {
+			add("exp", c.ExpiresAt.Format(time.RFC3339))
+		}
+		if c.IssuedAt != nil {
+			add("iat", c.IssuedAt.Format(time.RFC3339))
+		}
+		row("claims", strings.Join(claims, " "))
+		if c.STS != nil {
+			row("sts", fmt.Sprintf("%s %s signed %s", c.STS.Method, c.STS.URL, strings.Join(c.STS.SignedHeaders, ";")))
+		}
+	}
+}
+
+// jsonReport is the document -o json prints.
+type jsonReport struct {
+	DryRun bool         `json:"dryRun,omitempty"`
+	Hosts  []hostReport `json:"hosts"`
+}
+
+// printJSON prints one JSON document for the whole run on stdout; failures
+// are also printed as ✗ lines on stderr, so a script's log shows them.
+func printJSON(reports []hostReport, dryRun bool, stdout, stderr io.Writer) error {
+	for _, r := range reports {
+		if r.Status == statusFailed || r.Status == statusNotStored {
+			fmt.Fprintf(stderr, "✗ host %q: %s\n", r.Host, r.Error)
+		}
+	}
+	enc := json.NewEncoder(stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(jsonReport{DryRun: dryRun, Hosts: reports})
+}
