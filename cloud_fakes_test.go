@@ -33,7 +33,40 @@ import (
 
 // cloudFakeCmds are script commands that start fake cloud registries.
 var cloudFakeCmds = map[string]scriptCmd{
-	"cloudfake": cmdCloudFake,
+	"cloudfake":   cmdCloudFake,
+	"cloudgolden": cmdCloudGolden,
+}
+
+// cmdCloudGolden is golden for the cloud scripts: it compares FILE with
+// testdata/cloud/NAME byte for byte, after putting ${ECR_DOCKER_AUTH} and
+// the like in place of the fake's values, which change from run to run and
+// are not for a failure message. go test -update rewrites NAME.
+//
+//	cloudgolden FILE NAME
+func cmdCloudGolden(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: cloudgolden FILE NAME")
+	}
+	data, err := os.ReadFile(ts.MkAbs(args[0]))
+	ts.Check(err)
+	got := string(data)
+	for _, v := range []string{"ECR_DOCKER_AUTH", "ACR_DOCKER_AUTH", "GAR_DOCKER_AUTH"} {
+		if value := ts.Getenv(v); value != "" {
+			got = strings.ReplaceAll(got, value, "${"+v+"}")
+		}
+	}
+	wd, err := os.Getwd()
+	ts.Check(err)
+	golden := filepath.Join(wd, "testdata", "cloud", args[1])
+	if *update {
+		ts.Check(os.WriteFile(golden, []byte(got), 0o644))
+		return
+	}
+	want, err := os.ReadFile(golden)
+	ts.Check(err)
+	if got != string(want) {
+		ts.Fatalf("%s differs from golden %s (go test -update refreshes it):\n%s", args[0], args[1], diffLines(string(want), got))
+	}
 }
 
 // cmdCloudFake starts the fake cloud of startCloudFake for the rest of the
@@ -115,9 +148,10 @@ type cloudFake struct {
 }
 
 // startCloudFake starts the fake with its files in dir and returns it; env
-// holds the variables a flux-mirror process needs to use it, including
-// ECR_PASSWORD, ACR_REFRESH_TOKEN, GAR_ACCESS_TOKEN and their
-// <NAME>_DOCKER_AUTH (the config.json auth value a login stores).
+// holds the variables a flux-mirror process needs to use it, and the
+// secrets it issues for scripts to declare: ECR_PASSWORD,
+// ENTRA_ACCESS_TOKEN, ACR_REFRESH_TOKEN, GAR_ACCESS_TOKEN, and the
+// config.json auth values a login stores, <NAME>_DOCKER_AUTH.
 func startCloudFake(dir, mode string) (*cloudFake, error) {
 	if mode != "ok" && mode != "fail" && mode != "hang" {
 		return nil, fmt.Errorf("unknown mode %q", mode)
@@ -162,6 +196,7 @@ func startCloudFake(dir, mode string) (*cloudFake, error) {
 		"AWS_SECRET_ACCESS_KEY=" + fakeAWSSecretKey,
 		"IDENTITY_ENDPOINT=" + f.identity.URL + "/msi/token",
 		"IDENTITY_HEADER=" + fakeIdentityHeader,
+		"ENTRA_ACCESS_TOKEN=" + fakeEntraToken,
 		"GOOGLE_APPLICATION_CREDENTIALS=" + saPath,
 		"ECR_PASSWORD=" + fakeECRPassword,
 		"ECR_DOCKER_AUTH=" + dockerAuth("AWS", fakeECRPassword),
