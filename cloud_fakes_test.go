@@ -1,20 +1,16 @@
 package main
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
 	"io"
 	"log"
-	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -37,50 +33,15 @@ var cloudFakeCmds = map[string]scriptCmd{
 	"cloudgolden": cmdCloudGolden,
 }
 
-// cmdCloudGolden is golden for the cloud scripts: it compares FILE with
-// testdata/cloud/NAME byte for byte, after putting ${ECR_DOCKER_AUTH} and
-// the like in place of the fake's values, which change from run to run and
-// are not for a failure message. go test -update rewrites NAME.
-//
-//	cloudgolden FILE NAME
-func cmdCloudGolden(ts *testscript.TestScript, neg bool, args []string) {
-	if neg || len(args) != 2 {
-		ts.Fatalf("usage: cloudgolden FILE NAME")
-	}
-	data, err := os.ReadFile(ts.MkAbs(args[0]))
-	ts.Check(err)
-	got := string(data)
-	for _, v := range []string{"ECR_DOCKER_AUTH", "ACR_DOCKER_AUTH", "GAR_DOCKER_AUTH"} {
-		if value := ts.Getenv(v); value != "" {
-			got = strings.ReplaceAll(got, value, "${"+v+"}")
-		}
-	}
-	wd, err := os.Getwd()
-	ts.Check(err)
-	golden := filepath.Join(wd, "testdata", "cloud", args[1])
-	if *update {
-		ts.Check(os.WriteFile(golden, []byte(got), 0o644))
-		return
-	}
-	want, err := os.ReadFile(golden)
-	ts.Check(err)
-	if got != string(want) {
-		ts.Fatalf("%s differs from golden %s (go test -update refreshes it):\n%s", args[0], args[1], diffLines(string(want), got))
-	}
-}
-
 // cmdCloudFake starts the fake cloud of startCloudFake for the rest of the
 // script and exports its environment.
 //
 //	cloudfake [ok|fail|hang]
 func cmdCloudFake(ts *testscript.TestScript, neg bool, args []string) {
-	if neg {
-		ts.Fatalf("unsupported: ! cloudfake")
-	}
-	mode := "ok"
-	if len(args) > 1 {
+	if neg || len(args) > 1 {
 		ts.Fatalf("usage: cloudfake [ok|fail|hang]")
 	}
+	mode := "ok"
 	if len(args) == 1 {
 		mode = args[0]
 	}
@@ -467,60 +428,4 @@ func (f *cloudFake) writeServiceAccount(path string) error {
 		return err
 	}
 	return os.WriteFile(path, sa, 0o600)
-}
-
-// newFakeCA returns a throw-away CA's certificate in PEM and a leaf it
-// signed for hosts.
-func newFakeCA(hosts []string) ([]byte, tls.Certificate, error) {
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, tls.Certificate{}, err
-	}
-	now := time.Now()
-	ca := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "flux-mirror test CA"},
-		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.Add(24 * time.Hour),
-		KeyUsage:              x509.KeyUsageCertSign,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, ca, ca, &caKey.PublicKey, caKey)
-	if err != nil {
-		return nil, tls.Certificate{}, err
-	}
-	if ca, err = x509.ParseCertificate(caDER); err != nil {
-		return nil, tls.Certificate{}, err
-	}
-	leafKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, tls.Certificate{}, err
-	}
-	leaf := &x509.Certificate{
-		SerialNumber: big.NewInt(2),
-		Subject:      pkix.Name{CommonName: hosts[0]},
-		DNSNames:     hosts,
-		NotBefore:    now.Add(-time.Hour),
-		NotAfter:     now.Add(24 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	leafDER, err := x509.CreateCertificate(rand.Reader, leaf, ca, &leafKey.PublicKey, caKey)
-	if err != nil {
-		return nil, tls.Certificate{}, err
-	}
-	caPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER})
-	return caPEM, tls.Certificate{Certificate: [][]byte{leafDER}, PrivateKey: leafKey}, nil
-}
-
-// unsignedJWT returns an "alg": "none" JWT expiring at exp, the shape of an
-// ACR refresh token as far as fluxcd reads it (the exp claim, unverified).
-func unsignedJWT(exp time.Time) (string, error) {
-	claims, err := json.Marshal(map[string]any{"exp": exp.Unix(), "iss": "fake-acr", "jti": rand.Text()})
-	if err != nil {
-		return "", err
-	}
-	enc := base64.RawURLEncoding.EncodeToString
-	return enc([]byte(`{"alg":"none","typ":"JWT"}`)) + "." + enc(claims) + ".", nil
 }
