@@ -128,7 +128,7 @@ func startCloudFake(dir, mode string) (*cloudFake, error) {
 	if err := os.WriteFile(filepath.Join(dir, "ca.pem"), caPEM, 0o644); err != nil {
 		return nil, err
 	}
-	if f.acrToken, err = unsignedJWT(time.Now().Add(fakeACRLifetime)); err != nil {
+	if f.acrToken, err = fakeACRRefreshToken(time.Now().Add(fakeACRLifetime)); err != nil {
 		return nil, err
 	}
 	if f.googleKey, err = rsa.GenerateKey(rand.Reader, 2048); err != nil {

@@ -339,9 +339,10 @@ func newFakeCA(hosts []string) ([]byte, tls.Certificate, error) {
 	return caPEM, tls.Certificate{Certificate: [][]byte{leafDER}, PrivateKey: leafKey}, nil
 }
 
-// unsignedJWT returns an "alg": "none" JWT expiring at exp, the shape of an
-// ACR refresh token as far as fluxcd reads it (the exp claim, unverified).
-func unsignedJWT(exp time.Time) (string, error) {
+// fakeACRRefreshToken returns an "alg": "none" JWT expiring at exp, the
+// shape of an ACR refresh token as far as fluxcd reads it (the exp claim,
+// unverified).
+func fakeACRRefreshToken(exp time.Time) (string, error) {
 	claims, err := json.Marshal(map[string]any{"exp": exp.Unix(), "iss": "fake-acr", "jti": rand.Text()})
 	if err != nil {
 		return "", err

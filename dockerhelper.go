@@ -138,6 +138,12 @@ func runHelper(ctx context.Context, name, verb string, stdin []byte, secret stri
 	cmd.Stderr = stderr
 	cmd.WaitDelay = helperWaitDelay
 	err = cmd.Run()
+	if errors.Is(err, exec.ErrWaitDelay) {
+		// The helper exited 0, the protocol's success, but a child of it
+		// (an agent or daemon it started) still holds its stdout: its
+		// answer is what it wrote before exiting.
+		err = nil
+	}
 	out := strings.TrimSpace(stdout.String())
 	if err == nil {
 		return out, nil

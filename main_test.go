@@ -21,6 +21,7 @@ var update = flag.Bool("update", false, "update golden files")
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
 		"flux-mirror": mainRecordingOutput,
+		"keychain":    keychainMain,
 	})
 }
 

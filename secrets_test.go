@@ -28,8 +28,12 @@ const (
 )
 
 // mainRecordingOutput is the tool as scripts run it: main, with everything
-// it prints also appended to $FLUX_MIRROR_TEST_OUTPUT_LOG.
+// it prints also appended to $FLUX_MIRROR_TEST_OUTPUT_LOG. Go tests that
+// run the tool as a process without that variable get plain main.
 func mainRecordingOutput() {
+	if os.Getenv(outputLogEnv) == "" {
+		main()
+	}
 	log, err := os.OpenFile(os.Getenv(outputLogEnv), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "test harness:", err)

@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -18,33 +17,7 @@ import (
 var storeCmds = newStoreCmds()
 
 func newStoreCmds() map[string]scriptCmd {
-	// authn.DefaultKeychain reads the process environment, which every
-	// script shares: one keychain look-up at a time.
-	var keychainMu sync.Mutex
 	return map[string]scriptCmd{
-		// keychain REF prints the credential go-containerregistry's
-		// authn.DefaultKeychain (what crane and flux use) finds for REF's
-		// repository, under the script's HOME, DOCKER_CONFIG and PATH, as
-		// one line: username=<u> password=<p> registrytoken=<t>.
-		"keychain": func(ts *testscript.TestScript, neg bool, args []string) {
-			if len(args) != 1 {
-				ts.Fatalf("usage: keychain REF")
-			}
-			keychainMu.Lock()
-			defer keychainMu.Unlock()
-			restore := useScriptEnv(ts)
-			ac, err := keychainAuth(args[0])
-			restore()
-			switch {
-			case err != nil && neg:
-				return
-			case err != nil:
-				ts.Fatalf("keychain %s: %v", args[0], err)
-			case neg:
-				ts.Fatalf("keychain %s: found a credential", args[0])
-			}
-			fmt.Fprintf(ts.Stdout(), "username=%s password=%s registrytoken=%s\n", ac.Username, ac.Password, ac.RegistryToken)
-		},
 		// helperfake NAME writes $WORK/bin/docker-credential-NAME, a fake
 		// credential helper that appends each call's arguments to
 		// $WORK/NAME.argv, a store's stdin to $WORK/NAME.stdin and an
@@ -79,33 +52,23 @@ func keychainAuth(ref string) (authn.AuthConfig, error) {
 	return *ac, nil
 }
 
-// useScriptEnv sets, in the process, the variables the keychain and the
-// helpers it runs depend on to the script's values, and returns a function
-// that puts the old ones back.
-func useScriptEnv(ts *testscript.TestScript) (restore func()) {
-	keys := []string{"HOME", "DOCKER_CONFIG", "PATH", "XDG_CONFIG_HOME", "XDG_RUNTIME_DIR", "REGISTRY_AUTH_FILE", "DOCKER_AUTH_CONFIG", "FAKE_HELPER_FAIL"}
-	old := map[string]*string{}
-	for _, k := range keys {
-		if v, ok := os.LookupEnv(k); ok {
-			old[k] = &v
-		} else {
-			old[k] = nil
-		}
-		if v := ts.Getenv(k); v != "" {
-			os.Setenv(k, v)
-		} else {
-			os.Unsetenv(k)
-		}
+// keychainMain is the command scripts run as `exec keychain REF`: it
+// prints the credential go-containerregistry's authn.DefaultKeychain (what
+// crane and flux use) finds for REF's repository as one line,
+// username=<u> password=<p> registrytoken=<t>. It is a process of its own,
+// so the keychain reads the script's HOME, DOCKER_CONFIG and PATH exactly
+// as crane would, and no script changes another's environment.
+func keychainMain() {
+	if len(os.Args) != 2 {
+		fmt.Fprintln(os.Stderr, "usage: keychain REF")
+		os.Exit(2)
 	}
-	return func() {
-		for k, v := range old {
-			if v != nil {
-				os.Setenv(k, *v)
-			} else {
-				os.Unsetenv(k)
-			}
-		}
+	ac, err := keychainAuth(os.Args[1])
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "keychain %s: %v\n", os.Args[1], err)
+		os.Exit(1)
 	}
+	fmt.Printf("username=%s password=%s registrytoken=%s\n", ac.Username, ac.Password, ac.RegistryToken)
 }
 
 // fakeHelperScript is a recording credential helper; %[1]s is the folder it
