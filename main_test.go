@@ -1,12 +1,16 @@
 package main
 
 import (
+	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
+	jose "github.com/go-jose/go-jose/v4"
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
@@ -65,10 +69,143 @@ type scriptCmd = func(ts *testscript.TestScript, neg bool, args []string)
 // scriptCmds gathers the commands defined by the test files of each concern.
 func scriptCmds() map[string]scriptCmd {
 	cmds := map[string]scriptCmd{}
-	for _, set := range []map[string]scriptCmd{storeCmds, identityFakeCmds, cloudFakeCmds} {
+	for _, set := range []map[string]scriptCmd{loginCmds, storeCmds, identityFakeCmds, cloudFakeCmds} {
 		for name, cmd := range set {
 			cmds[name] = cmd
 		}
 	}
 	return cmds
+}
+
+// loginCmds are script commands for checking login's results.
+var loginCmds = map[string]scriptCmd{
+	"golden":    cmdGolden,
+	"jwtclaims": cmdJWTClaims,
+	"jsonfield": cmdJSONField,
+}
+
+// cmdGolden compares FILE byte for byte with testdata/golden/NAME, or
+// rewrites the golden file under go test -update. config.json has no
+// trailing newline, which a txtar section cannot express.
+//
+//	golden FILE NAME
+func cmdGolden(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: golden FILE NAME")
+	}
+	got, err := os.ReadFile(ts.MkAbs(args[0]))
+	ts.Check(err)
+	// go test runs the test binary in the package folder; scripts run
+	// elsewhere, but script commands run in the test binary.
+	wd, err := os.Getwd()
+	ts.Check(err)
+	golden := filepath.Join(wd, "testdata", "golden", args[1])
+	if *update {
+		ts.Check(os.WriteFile(golden, got, 0o644))
+		return
+	}
+	want, err := os.ReadFile(golden)
+	ts.Check(err)
+	if string(got) != string(want) {
+		ts.Fatalf("%s differs from golden %s (go test -update refreshes it):\n%s", args[0], args[1], diffLines(string(want), string(got)))
+	}
+}
+
+// diffLines shows want and got line by line, marking the lines that differ.
+func diffLines(want, got string) string {
+	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
+	var b strings.Builder
+	for i := 0; i < max(len(w), len(g)); i++ {
+		var wl, gl string
+		if i < len(w) {
+			wl = w[i]
+		}
+		if i < len(g) {
+			gl = g[i]
+		}
+		if wl != gl {
+			fmt.Fprintf(&b, "line %d:\n\twant %q\n\tgot  %q\n", i+1, wl, gl)
+		}
+	}
+	return b.String()
+}
+
+// cmdJWTClaims verifies the registry token stored under KEY in CONFIG with
+// the public JWK set PUBKEY and prints iss, sub, aud and the lifetime
+// (exp - iat), plus the header's alg and whether kid matches the key's.
+//
+//	jwtclaims CONFIG KEY PUBKEY
+func cmdJWTClaims(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 3 {
+		ts.Fatalf("usage: jwtclaims CONFIG KEY PUBKEY")
+	}
+	var cfg struct {
+		Auths map[string]struct {
+			RegistryToken string `json:"registrytoken"`
+		} `json:"auths"`
+	}
+	ts.Check(json.Unmarshal([]byte(ts.ReadFile(args[0])), &cfg))
+	token := cfg.Auths[args[1]].RegistryToken
+	var set jose.JSONWebKeySet
+	ts.Check(json.Unmarshal([]byte(ts.ReadFile(args[2])), &set))
+	if len(set.Keys) != 1 {
+		ts.Fatalf("%s: want one key, got %d", args[2], len(set.Keys))
+	}
+	key := set.Keys[0]
+	sig, err := jose.ParseSigned(token, []jose.SignatureAlgorithm{jose.EdDSA, jose.ES256, jose.ES384, jose.ES512})
+	ts.Check(err)
+	payload, err := sig.Verify(key.Key)
+	if err != nil {
+		ts.Fatalf("stored token does not verify with %s: %v", args[2], err)
+	}
+	if h := sig.Signatures[0].Header; h.KeyID != key.KeyID || h.ExtraHeaders["typ"] != "JWT" {
+		ts.Fatalf("header kid %q typ %v, want kid %q typ JWT", h.KeyID, h.ExtraHeaders["typ"], key.KeyID)
+	}
+	var c struct {
+		Iss string   `json:"iss"`
+		Sub string   `json:"sub"`
+		Aud []string `json:"aud"`
+		Exp int64    `json:"exp"`
+		Iat int64    `json:"iat"`
+		Nbf int64    `json:"nbf"`
+		Jti string   `json:"jti"`
+	}
+	ts.Check(json.Unmarshal(payload, &c))
+	if c.Nbf != c.Iat-30 || len(c.Jti) != 32 {
+		ts.Fatalf("nbf %d (iat %d) and jti %q: want nbf = iat-30 and a 32-hex jti", c.Nbf, c.Iat, c.Jti)
+	}
+	aud, _ := json.Marshal(c.Aud)
+	fmt.Fprintf(ts.Stdout(), "iss=%s sub=%s aud=%s lifetime=%ds\n", c.Iss, c.Sub, aud, c.Exp-c.Iat)
+}
+
+// cmdJSONField checks one field of a JSON document: PATH is dot-separated
+// keys and array indexes (hosts.0.status); WANT is compared with the
+// field's string form ($WORK is expanded by the script).
+//
+//	jsonfield stdout|FILE PATH WANT
+func cmdJSONField(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 3 {
+		ts.Fatalf("usage: jsonfield stdout|FILE PATH WANT")
+	}
+	var doc any
+	ts.Check(json.Unmarshal([]byte(ts.ReadFile(args[0])), &doc))
+	v := doc
+	for _, k := range strings.Split(args[1], ".") {
+		switch node := v.(type) {
+		case map[string]any:
+			v = node[k]
+		case []any:
+			i, err := strconv.Atoi(k)
+			if err != nil || i < 0 || i >= len(node) {
+				ts.Fatalf("%s: no element %s", args[1], k)
+			}
+			v = node[i]
+		default:
+			ts.Fatalf("%s: %s is not an object or array", args[1], k)
+		}
+	}
+	got := fmt.Sprint(v)
+	if (got == args[2]) == neg {
+		ts.Fatalf("%s = %q, want %s%q", args[1], got, map[bool]string{true: "not "}[neg], args[2])
+	}
 }

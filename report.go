@@ -2,7 +2,6 @@ package main
 
 import (
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -122,10 +121,6 @@ func decodeClaims(token string) *tokenClaims {
 	if len(parts) != 3 {
 		return nil
 	}
-	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
-	if err != nil {
-		return nil
-	}
 	var raw struct {
 		Iss string          `json:"iss"`
 		Sub string          `json:"sub"`
@@ -138,7 +133,7 @@ func decodeClaims(token string) *tokenClaims {
 			Headers map[string][]string `json:"headers"`
 		} `json:"sts"`
 	}
-	if json.Unmarshal(payload, &raw) != nil {
+	if !decodeSegment(parts[1], &raw) {
 		return nil
 	}
 	c := &tokenClaims{Issuer: raw.Iss, Subject: raw.Sub, ExpiresAt: numericDate(raw.Exp), IssuedAt: numericDate(raw.Iat)}

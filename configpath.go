@@ -1,0 +1,122 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// configPath returns the config to read (SPEC 2.1): --config if set, else
+// $FLUX_MIRROR_CONFIG if set, else the running executable's path plus
+// ".config". "-" stands for stdin.
+func configPath(flagPath string, getenv func(string) string, executable func() (string, error)) (string, error) {
+	if flagPath != "" {
+		return flagPath, nil
+	}
+	if p := getenv("FLUX_MIRROR_CONFIG"); p != "" {
+		return p, nil
+	}
+	exe, err := executable()
+	if err != nil {
+		return "", fmt.Errorf("resolve default config path: %w", err)
+	}
+	return exe + ".config", nil
+}
+
+// readConfig reads the config at path, or stdin for "-", and returns it
+// with the folder its path fields are relative to: the file's folder, or
+// the working directory for stdin (SPEC 2.5).
+func readConfig(path string, stdin io.Reader) (data []byte, dir string, err error) {
+	if path == "-" {
+		if data, err = io.ReadAll(stdin); err != nil {
+			return nil, "", fmt.Errorf("read config: %w", err)
+		}
+		if dir, err = os.Getwd(); err != nil {
+			return nil, "", fmt.Errorf("config from stdin: %w", err)
+		}
+		return data, dir, nil
+	}
+	if data, err = os.ReadFile(path); err != nil {
+		return nil, "", fmt.Errorf("open config: %w", err)
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, "", fmt.Errorf("open config: %w", err)
+	}
+	return data, filepath.Dir(abs), nil
+}
+
+// folder is the config folder, which path fields must stay inside.
+type folder struct {
+	dir  string // absolute
+	root *os.Root
+}
+
+func openFolder(dir string) (*folder, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("open config folder: %w", err)
+	}
+	root, err := os.OpenRoot(abs)
+	if err != nil {
+		return nil, fmt.Errorf("open config folder: %w", err)
+	}
+	return &folder{dir: abs, root: root}, nil
+}
+
+func (f *folder) close() { f.root.Close() }
+
+// confine checks that the path in field p stays inside the folder and
+// returns it relative to the folder; an empty p stays empty. A path that
+// leaves the folder is refused, never re-rooted (SPEC 2.5): "../x", an
+// absolute path elsewhere, or a symlink on the way that points out. The
+// file need not exist yet: login reads it later, through the same os.Root.
+func (f *folder) confine(field, p string) (string, error) {
+	if p == "" {
+		return "", nil
+	}
+	rel := p
+	if filepath.IsAbs(p) {
+		r, err := filepath.Rel(f.dir, p)
+		if err != nil {
+			return "", f.escapes(field, p)
+		}
+		rel = r
+	}
+	if !filepath.IsLocal(filepath.Clean(rel)) {
+		return "", f.escapes(field, p)
+	}
+	// rel is kept as written, not cleaned: with a symlink before a "..",
+	// "link/../x" and "x" are different files. Stat resolves the path the
+	// way the later read will and fails on a symlink that leads out of the
+	// root, with os's unexported "path escapes from parent" error. Stat
+	// does not open the file: the tls files are checked, not read.
+	_, err := f.root.Stat(rel)
+	var pe *fs.PathError
+	switch {
+	case err == nil, errors.Is(err, fs.ErrNotExist):
+		return rel, nil
+	case errors.As(err, &pe) && pe.Err.Error() == "path escapes from parent":
+		return "", f.escapes(field, p)
+	default:
+		return "", fmt.Errorf("%s %q: %w", field, p, err)
+	}
+}
+
+func (f *folder) escapes(field, p string) error {
+	return fmt.Errorf("%s %q: path escapes the config folder %s", field, p, f.dir)
+}
+
+// readFile reads a path field's file through an os.Root on c.dir, so a
+// symlink placed after validation still cannot lead outside the folder.
+func (c *config) readFile(rel string) ([]byte, error) {
+	root, err := os.OpenRoot(c.dir)
+	if err != nil {
+		return nil, err
+	}
+	defer root.Close()
+	return root.ReadFile(rel)
+}
