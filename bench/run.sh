@@ -236,6 +236,7 @@ $(row "(d) stdlib baseline (prints a line)" "$d" "$d_min" "$runs")
 
   (b) / (a)   ${ratio_med}x of medians, $(ratio "$a_min" "$b_min")x of minimums   goal >= 40x   $(verdict "$ratio_med" ">=" 40)
   (c) - (d)   ${own_med} ms of medians, $(minus "$c_min" "$d_min") ms of minimums   goal <= 5 ms  $(verdict "$own_med" "<=" 5)
+  (a) - (c)   $(minus "$a" "$c") ms of medians, $(minus "$a_min" "$c_min") ms of minimums: the 200-host login beyond start-up
 
   stored config.json of (a) and (b): $same
   package init, summed (inittrace, median of $runs):
