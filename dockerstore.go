@@ -1,9 +1,32 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"maps"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"syscall"
 )
+
+// configFileName is the Docker config file in its folder; docker has no way
+// to name it otherwise (docker/cli cli/config/config.go).
+const configFileName = "config.json"
+
+// dockerHubKey is the key under which docker and go-containerregistry look
+// up Docker Hub credentials, in auths and as a helper's ServerURL
+// (docker/cli registry.IndexServer, ggcr authn.DefaultAuthKey).
+const dockerHubKey = "https://index.docker.io/v1/"
 
 // destination says where a credential is (or would be) stored.
 type destination struct {
@@ -16,28 +39,430 @@ type destination struct {
 
 // dockerStore is one run's hold on a Docker config folder: its lock, the
 // config.json as loaded, and the changes to write.
-type dockerStore struct{}
+type dockerStore struct {
+	path string
+	lock *os.File
+	cfg  dockerConfig
+	// loaded is the encoding of the config as loaded: save writes only when
+	// the encoding has changed.
+	loaded []byte
+	// fresh is docker's "no auth configured" (configfile.ContainsAuth is
+	// false) on the config as loaded, the one case in which docker picks the
+	// platform's credential helper itself; detected is that helper, or "".
+	fresh    bool
+	detected string
+	// helperStderr receives a helper's stderr, as docker passes it through
+	// so that the user sees what pass or gpg say.
+	helperStderr io.Writer
+	// rename replaces the config file; a seam for the in-place fallback.
+	rename func(oldpath, newpath string) error
+}
 
-// dockerConfigDir is --docker-config, else $DOCKER_CONFIG, else ~/.docker.
+// dockerConfigDir is --docker-config, else $DOCKER_CONFIG, else ~/.docker,
+// the order docker itself uses (docker/cli cli/config/config.go).
 func dockerConfigDir(flagDir string) (string, error) {
-	return "", errors.New("dockerConfigDir: not implemented")
+	if flagDir != "" {
+		return flagDir, nil
+	}
+	if dir := os.Getenv("DOCKER_CONFIG"); dir != "" {
+		return dir, nil
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", fmt.Errorf("finding the docker config folder: %w (set --docker-config or $DOCKER_CONFIG)", err)
+	}
+	return filepath.Join(home, ".docker"), nil
 }
 
 // openDockerStore locks the Docker config folder dir and loads its
-// config.json.
+// config.json. The lock is taken before reading, so that a concurrent login
+// that stores after us has read our entries first and loses none of them.
 func openDockerStore(dir string) (*dockerStore, error) {
-	return nil, errors.New("openDockerStore: not implemented")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("creating the docker config folder: %w", err)
+	}
+	path := filepath.Join(dir, configFileName)
+	lock, err := lockFile(path + ".lock")
+	if err != nil {
+		return nil, fmt.Errorf("locking the docker config: %w", err)
+	}
+	s, err := loadDockerStore(path)
+	if err != nil {
+		unlockFile(lock)
+		return nil, err
+	}
+	s.lock = lock
+	return s, nil
+}
+
+// readDockerStore loads the config.json in dir without creating the folder
+// or taking the lock, for --dry-run, which writes nothing.
+func readDockerStore(dir string) (*dockerStore, error) {
+	return loadDockerStore(filepath.Join(dir, configFileName))
+}
+
+func loadDockerStore(path string) (*dockerStore, error) {
+	s := &dockerStore{path: path, helperStderr: os.Stderr, rename: os.Rename}
+	// A missing file, or a dangling config.json symlink, is an empty config,
+	// as for docker.
+	data, err := os.ReadFile(path)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("reading the docker config: %w", err)
+	}
+	if s.cfg, err = parseDockerConfig(data); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if s.loaded, err = s.cfg.encode(); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	s.fresh = !s.cfg.containsAuth()
+	if s.fresh {
+		s.detected = defaultHelper(runtime.GOOS, exec.LookPath)
+	}
+	return s, nil
+}
+
+// registryKey is the auths key and helper ServerURL for host. Every Docker
+// Hub alias becomes dockerHubKey, the only key docker and
+// go-containerregistry look up for Hub images; any other host is its own
+// key, as written, which is what docker login and crane auth login store.
+func registryKey(host string) string {
+	switch host {
+	case "docker.io", "index.docker.io", "registry-1.docker.io":
+		return dockerHubKey
+	}
+	return host
 }
 
 // store stores a for host: a registry token in config.json, a
 // username/password pair through the host's credential helper or in
 // config.json. ctx bounds a helper call.
 func (s *dockerStore) store(ctx context.Context, host string, a hostAuth, plaintext bool) (destination, error) {
-	return destination{}, errors.New("store: not implemented")
+	key := registryKey(host)
+	dest := destination{Path: s.path}
+	if a.RegistryToken != "" {
+		// A helper holds username/secret pairs only, and docker and
+		// go-containerregistry read registrytoken from the file even when a
+		// helper is configured (SPEC 5). The token replaces the whole entry.
+		s.cfg.auths[key] = authEntry{"registrytoken": jsonString(a.RegistryToken)}
+		return dest, nil
+	}
+	if a.Username == "" {
+		// docker refuses to load an auth with an empty username, and a
+		// helper answer without one reads back as no credential.
+		return destination{}, errors.New("no username to store the password with")
+	}
+	helper, detected := s.helperFor(key, plaintext)
+	if helper == "" {
+		if strings.Contains(a.Username, ":") {
+			// auth splits on the first ':' when read: the pair would come back
+			// with the wrong username and password.
+			return destination{}, fmt.Errorf("username %q contains ':', which config.json's auth field cannot hold", a.Username)
+		}
+		auth := base64.StdEncoding.EncodeToString([]byte(a.Username + ":" + a.Password))
+		s.cfg.auths[key] = authEntry{"auth": jsonString(auth)}
+		return dest, nil
+	}
+	if err := storeWithHelper(ctx, helper, key, a.Username, a.Password, s.helperStderr); err != nil {
+		return destination{}, err
+	}
+	// What docker's nativeStore.Store leaves in the file: an empty entry, so
+	// that a stale plaintext auth cannot shadow the helper, keeping only a
+	// registrytoken, which no helper holds.
+	entry := authEntry{}
+	if tok, ok := s.cfg.auths[key]["registrytoken"]; ok {
+		entry["registrytoken"] = tok
+	}
+	s.cfg.auths[key] = entry
+	if detected {
+		// docker persists the store it detected on its next save; we do so
+		// only once a credential is actually in it.
+		s.cfg.setCredsStore(helper)
+	}
+	dest.Helper = helper
+	return dest, nil
+}
+
+// where is the destination store would choose for a, without storing it.
+func (s *dockerStore) where(host string, a hostAuth, plaintext bool) destination {
+	dest := destination{Path: s.path}
+	if a.RegistryToken == "" {
+		dest.Helper, _ = s.helperFor(registryKey(host), plaintext)
+	}
+	return dest
+}
+
+// erase removes what is stored for host: the credential in the helper that
+// would hold it, and the auths entry, registry token included. It reports
+// whether anything was there.
+func (s *dockerStore) erase(ctx context.Context, host string) (destination, bool, error) {
+	key := registryKey(host)
+	dest := destination{Path: s.path}
+	erased := false
+	if helper, _ := s.helperFor(key, false); helper != "" {
+		found, err := eraseWithHelper(ctx, helper, key, s.helperStderr)
+		if err != nil {
+			return destination{}, false, err
+		}
+		if found {
+			dest.Helper, erased = helper, true
+		}
+	}
+	if entry, ok := s.cfg.auths[key]; ok {
+		delete(s.cfg.auths, key)
+		// The {} a helper store leaves behind holds no credential.
+		erased = erased || len(entry) > 0
+	}
+	return dest, erased, nil
 }
 
 // save writes config.json once, if anything changed.
-func (s *dockerStore) save() error { return errors.New("save: not implemented") }
+func (s *dockerStore) save() error {
+	data, err := s.cfg.encode()
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", s.path, err)
+	}
+	if bytes.Equal(data, s.loaded) {
+		return nil
+	}
+	if err := writeConfigFile(s.path, data, s.rename); err != nil {
+		return fmt.Errorf("writing %s: %w", s.path, err)
+	}
+	s.loaded = data
+	return nil
+}
 
-// close releases the lock.
-func (s *dockerStore) close() {}
+// close releases the lock. The lock file stays: removing it would let a
+// process that opened it before the removal lock a file nobody else sees.
+func (s *dockerStore) close() {
+	if s.lock != nil {
+		unlockFile(s.lock)
+		s.lock = nil
+	}
+}
+
+// writeConfigFile replaces the file at path, or the file a symlink at path
+// points to, with data the way docker's configfile.Save does: a temp file
+// in the target's folder, the target's mode (0600 for a new file), then a
+// rename, so that a reader sees the old or the new file, never a part.
+func writeConfigFile(path string, data []byte, rename func(oldpath, newpath string) error) error {
+	target, err := resolveSymlinks(path)
+	if err != nil {
+		return err
+	}
+	mode := fs.FileMode(0o600)
+	switch fi, err := os.Stat(target); {
+	case err == nil && fi.Mode().IsRegular():
+		mode = fi.Mode().Perm()
+	case err != nil && !errors.Is(err, fs.ErrNotExist):
+		return err
+	}
+	// The temp file goes beside the resolved target, not beside the
+	// symlink, so that the rename never crosses file systems
+	// (docker/cli#5553).
+	tmp, err := os.CreateTemp(filepath.Dir(target), filepath.Base(target)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if err := writeAndSync(tmp, data, mode); err != nil {
+		return err
+	}
+	err = rename(tmp.Name(), target)
+	if errors.Is(err, syscall.EXDEV) || errors.Is(err, syscall.EBUSY) {
+		// A bind-mounted config.json (a container's -v file mount, a
+		// Kubernetes subPath) cannot be renamed over: write it in place,
+		// as docker's unmerged docker/cli#2902 proposed. This one path is
+		// not atomic.
+		f, err := os.OpenFile(target, os.O_WRONLY|os.O_TRUNC, 0)
+		if err != nil {
+			return err
+		}
+		return writeAndSync(f, data, mode)
+	}
+	return err
+}
+
+// writeAndSync gives f mode, writes data, flushes it to disk and closes f.
+func writeAndSync(f *os.File, data []byte, mode fs.FileMode) error {
+	err := f.Chmod(mode)
+	if err == nil {
+		_, err = f.Write(data)
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// resolveSymlinks follows the symlinks at path to the file they name, even
+// when that file does not exist yet, as docker does since docker/cli#5281.
+func resolveSymlinks(path string) (string, error) {
+	resolved, err := filepath.EvalSymlinks(path)
+	if err == nil || !errors.Is(err, fs.ErrNotExist) {
+		return resolved, err
+	}
+	// path, or the end of its chain of links, does not exist: walk the
+	// chain by hand to the missing name.
+	for range 255 {
+		fi, err := os.Lstat(path)
+		if errors.Is(err, fs.ErrNotExist) {
+			return path, nil
+		}
+		if err != nil {
+			return "", err
+		}
+		if fi.Mode()&fs.ModeSymlink == 0 {
+			return path, nil
+		}
+		link, err := os.Readlink(path)
+		if err != nil {
+			return "", err
+		}
+		if !filepath.IsAbs(link) {
+			link = filepath.Join(filepath.Dir(path), link)
+		}
+		path = link
+	}
+	return "", fmt.Errorf("%s: too many levels of symbolic links", path)
+}
+
+// authEntry is an auths entry as raw JSON values by key, so that keys this
+// tool does not know survive a rewrite.
+type authEntry = map[string]json.RawMessage
+
+// dockerConfig is a config.json kept as raw JSON: the fields this tool
+// decides with are decoded, everything else is written back as read
+// [beyond: docker drops keys it does not know].
+type dockerConfig struct {
+	// top is every top-level key but auths.
+	top         map[string]json.RawMessage
+	auths       map[string]authEntry
+	credsStore  string
+	credHelpers map[string]string
+}
+
+// parseDockerConfig reads a config.json. It fails where docker's loader
+// fails (configfile.LoadFromReader), so that nothing docker could not read
+// is ever overwritten. Its errors name keys and byte offsets, never values:
+// a value may be a secret.
+func parseDockerConfig(data []byte) (dockerConfig, error) {
+	c := dockerConfig{top: map[string]json.RawMessage{}, auths: map[string]authEntry{}}
+	// docker reads an empty file as an empty config.
+	if len(bytes.TrimSpace(data)) == 0 {
+		return c, nil
+	}
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(data, &top); err != nil {
+		if se := (*json.SyntaxError)(nil); errors.As(err, &se) {
+			return c, fmt.Errorf("not valid JSON (syntax error at byte %d)", se.Offset)
+		}
+		return c, errors.New("not a JSON object")
+	}
+	if top != nil {
+		c.top = top
+	}
+	if raw, ok := c.top["auths"]; ok {
+		delete(c.top, "auths")
+		var auths map[string]authEntry
+		if err := json.Unmarshal(raw, &auths); err != nil {
+			return c, errors.New("auths: not an object of objects")
+		}
+		for key, entry := range auths {
+			if err := checkAuthEntry(entry); err != nil {
+				return c, fmt.Errorf("auths[%q]: %w", key, err)
+			}
+			c.auths[key] = entry
+		}
+	}
+	if raw, ok := c.top["credsStore"]; ok {
+		if err := json.Unmarshal(raw, &c.credsStore); err != nil {
+			return c, errors.New("credsStore: not a string")
+		}
+	}
+	if raw, ok := c.top["credHelpers"]; ok {
+		if err := json.Unmarshal(raw, &c.credHelpers); err != nil {
+			return c, errors.New("credHelpers: not an object of strings")
+		}
+	}
+	return c, nil
+}
+
+// checkAuthEntry applies docker's rules for an entry's auth
+// (configfile.decodeAuth): standard base64 with padding of user:password,
+// split at the first ':', with a non-empty user.
+func checkAuthEntry(entry authEntry) error {
+	raw, ok := entry["auth"]
+	if !ok {
+		return nil
+	}
+	var auth string
+	if err := json.Unmarshal(raw, &auth); err != nil {
+		return errors.New("auth: not a string")
+	}
+	if auth == "" {
+		return nil
+	}
+	decoded, err := base64.StdEncoding.DecodeString(auth)
+	if err != nil {
+		return errors.New("auth: not valid base64")
+	}
+	user, _, ok := strings.Cut(string(decoded), ":")
+	if !ok {
+		return errors.New("auth: not base64 of user:password (no ':')")
+	}
+	if user == "" {
+		return errors.New("auth: empty username")
+	}
+	return nil
+}
+
+// containsAuth is docker's configfile.ContainsAuth: a credsStore, any
+// credHelpers, or any auths entry, even an empty one.
+func (c *dockerConfig) containsAuth() bool {
+	return c.credsStore != "" || len(c.credHelpers) > 0 || len(c.auths) > 0
+}
+
+func (c *dockerConfig) setCredsStore(name string) {
+	c.credsStore = name
+	c.top["credsStore"] = jsonString(name)
+}
+
+// encode is config.json as docker writes it (configfile.SaveToWriter):
+// tab-indented, no final newline, "auths" first and always present. The
+// other top-level keys follow in Go's sorted map order (docker uses its
+// struct's order, and drops the keys it does not know).
+func (c *dockerConfig) encode() ([]byte, error) {
+	auths, err := json.Marshal(c.auths)
+	if err != nil {
+		return nil, err
+	}
+	var b bytes.Buffer
+	b.WriteString(`{"auths":`)
+	b.Write(auths)
+	for _, k := range slices.Sorted(maps.Keys(c.top)) {
+		// Marshalling a RawMessage validates and compacts it; its values
+		// are untouched.
+		kv, err := json.Marshal(map[string]json.RawMessage{k: c.top[k]})
+		if err != nil {
+			return nil, err
+		}
+		b.WriteByte(',')
+		b.Write(kv[1 : len(kv)-1])
+	}
+	b.WriteByte('}')
+	var out bytes.Buffer
+	if err := json.Indent(&out, b.Bytes(), "", "\t"); err != nil {
+		return nil, err
+	}
+	return out.Bytes(), nil
+}
+
+// jsonString is s as a JSON string value.
+func jsonString(s string) json.RawMessage {
+	b, _ := json.Marshal(s)
+	return b
+}

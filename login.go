@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -45,6 +44,23 @@ func (o *loginOptions) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.output, "o", "text", "")
 }
 
+// parse parses and checks the flags, then loads the config and selects
+// the hosts to work on.
+func (o *loginOptions) parse(fs *flag.FlagSet, args []string, usage string, stdin io.Reader, stdout io.Writer) (*config, []hostConfig, error) {
+	if err := parseCommand(fs, args, usage, stdout); err != nil {
+		return nil, nil, err
+	}
+	if err := o.check(); err != nil {
+		return nil, nil, err
+	}
+	cfg, err := loadConfig(o.configPath, stdin, !o.global.noEnvsubst)
+	if err != nil {
+		return nil, nil, err
+	}
+	hosts, err := selectHosts(cfg, o.hosts)
+	return cfg, hosts, err
+}
+
 // check validates the flags once they are all parsed.
 func (o *loginOptions) check() error {
 	if err := o.global.check(); err != nil {
@@ -62,18 +78,7 @@ func runLogin(g globalOptions, args []string, stdin io.Reader, stdout, stderr io
 	o.register(fs)
 	fs.BoolVar(&o.plaintext, "plaintext", false, "")
 	fs.BoolVar(&o.dryRun, "dry-run", false, "")
-	if err := parseCommand(fs, args, loginUsage, stdout); err != nil {
-		return err
-	}
-	if err := o.check(); err != nil {
-		return err
-	}
-
-	cfg, err := loadConfig(o.configPath, stdin, !o.global.noEnvsubst)
-	if err != nil {
-		return err
-	}
-	hosts, err := selectHosts(cfg, o.hosts)
+	cfg, hosts, err := o.parse(fs, args, loginUsage, stdin, stdout)
 	if err != nil {
 		return err
 	}
@@ -159,27 +164,62 @@ type hostResult struct {
 }
 
 // resolveHosts resolves every host at once under one deadline, so a run
-// costs its slowest host, not the sum of them. Results keep the hosts' order.
+// costs its slowest host, not the sum of them. Results keep the hosts'
+// order. The deadline holds even for a resolver that ignores its context
+// (a library call or a shelled-out CLI that hangs): such a host is
+// reported as timed out and left behind.
 func resolveHosts(cfg *config, hosts []hostConfig, timeout time.Duration, now func() time.Time) []hostResult {
+	return resolveHostsWith(hosts, timeout, func(ctx context.Context, h hostConfig) (hostAuth, error) {
+		return resolveHost(ctx, cfg, h, now)
+	})
+}
+
+// resolveHostsWith is resolveHosts with the resolver passed in, for tests.
+func resolveHostsWith(hosts []hostConfig, timeout time.Duration, resolve func(context.Context, hostConfig) (hostAuth, error)) []hostResult {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
+	type resolved struct {
+		i    int
+		auth hostAuth
+		err  error
+	}
+	done := make(chan resolved, len(hosts))
 	results := make([]hostResult, len(hosts))
-	var wg sync.WaitGroup
+	pending := map[int]bool{}
 	for i, h := range hosts {
 		results[i].host = h
 		if !h.hasCredential() {
 			results[i].skipped = true
 			continue
 		}
-		wg.Go(func() {
-			auth, err := resolveHost(ctx, cfg, h, now)
-			if err != nil && ctx.Err() != nil {
-				err = fmt.Errorf("not resolved within --timeout %s: %w", formatDuration(timeout), err)
-			}
-			results[i].auth, results[i].err = auth, err
-		})
+		pending[i] = true
+		go func() {
+			auth, err := resolve(ctx, h)
+			done <- resolved{i, auth, err}
+		}()
 	}
-	wg.Wait()
+	timedOut := fmt.Errorf("not resolved within --timeout %s", formatTimeout(timeout))
+	expired := ctx.Done()
+	var grace <-chan time.Time
+	for len(pending) > 0 {
+		select {
+		case r := <-done:
+			delete(pending, r.i)
+			if r.err != nil && ctx.Err() != nil {
+				r.err = fmt.Errorf("%w: %w", timedOut, r.err)
+			}
+			results[r.i].auth, results[r.i].err = r.auth, r.err
+		case <-expired:
+			// Give resolvers that honour the context a moment to return
+			// their own, more telling, error.
+			expired, grace = nil, time.After(100*time.Millisecond)
+		case <-grace:
+			for i := range pending {
+				results[i].err = timedOut
+				delete(pending, i)
+			}
+		}
+	}
 	return results
 }
 
@@ -251,10 +291,21 @@ func (r *hostReport) setDestination(d destination) {
 	r.Helper, r.ConfigFile = d.Helper, d.Path
 }
 
-// formatDuration rounds d to the second and drops zero units: 12h, 59m30s,
-// 2m, 45s. time.Duration.String would print 12h0m0s.
+// formatTimeout prints a --timeout as the user would write it: 1m, 90s,
+// 500ms.
+func formatTimeout(d time.Duration) string {
+	if d%time.Second != 0 {
+		return d.String()
+	}
+	return formatDuration(d)
+}
+
+// formatDuration rounds d up to the second and drops zero units: 12h,
+// 59m30s, 2m, 45s (time.Duration.String would print 12h0m0s). Rounding up
+// keeps a 10m JWT, whose exp is whole seconds, from printing as 9m59s a
+// moment after it was signed.
 func formatDuration(d time.Duration) string {
-	d = d.Round(time.Second)
+	d = (d + time.Second - 1).Truncate(time.Second)
 	if d <= 0 {
 		return "0s"
 	}

@@ -12,17 +12,7 @@ func runLogout(g globalOptions, args []string, stdin io.Reader, stdout, stderr i
 	o := loginOptions{global: g}
 	fs := flag.NewFlagSet("logout", flag.ContinueOnError)
 	o.register(fs)
-	if err := parseCommand(fs, args, logoutUsage, stdout); err != nil {
-		return err
-	}
-	if err := o.check(); err != nil {
-		return err
-	}
-	cfg, err := loadConfig(o.configPath, stdin, !o.global.noEnvsubst)
-	if err != nil {
-		return err
-	}
-	hosts, err := selectHosts(cfg, o.hosts)
+	_, hosts, err := o.parse(fs, args, logoutUsage, stdin, stdout)
 	if err != nil {
 		return err
 	}

@@ -72,7 +72,10 @@ func TestFormatDuration(t *testing.T) {
 		{"45s", "45s"},
 		{"1h0m1s", "1h1s"},
 		{"59.6s", "1m"},
-		{"400ms", "0s"},
+		{"59.1s", "1m"},
+		{"9m59.4s", "10m"},
+		{"400ms", "1s"},
+		{"0s", "0s"},
 		{"-5s", "0s"},
 	}
 	for _, tt := range tests {

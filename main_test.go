@@ -20,7 +20,7 @@ var update = flag.Bool("update", false, "update golden files")
 
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
-		"flux-mirror": main,
+		"flux-mirror": mainRecordingOutput,
 	})
 }
 
@@ -54,6 +54,13 @@ func setupScript(env *testscript.Env) error {
 	// testscript.Main put the folder holding the flux-mirror command first.
 	commands, _, _ := strings.Cut(env.Getenv("PATH"), string(os.PathListSeparator))
 	env.Setenv("PATH", strings.Join([]string{bin, commands, "/usr/bin", "/bin"}, string(os.PathListSeparator)))
+	// A script that needs an exact PATH builds it from $CMDBIN, which holds
+	// only flux-mirror.
+	env.Setenv("CMDBIN", commands)
+	env.Setenv(outputLogEnv, filepath.Join(work, outputLogName))
+	if err := watchForSecrets(env); err != nil {
+		return err
+	}
 	env.Setenv("AWS_EC2_METADATA_DISABLED", "true")
 	env.Setenv("AWS_CONFIG_FILE", os.DevNull)
 	env.Setenv("AWS_SHARED_CREDENTIALS_FILE", os.DevNull)
@@ -80,6 +87,7 @@ func scriptCmds() map[string]scriptCmd {
 // loginCmds are script commands for checking login's results.
 var loginCmds = map[string]scriptCmd{
 	"golden":    cmdGolden,
+	"secret":    cmdSecret,
 	"jwtclaims": cmdJWTClaims,
 	"jsonfield": cmdJSONField,
 }

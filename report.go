@@ -181,7 +181,7 @@ func printText(reports []hostReport, dryRun bool, now time.Time, stdout, stderr 
 	for _, r := range reports {
 		switch r.Status {
 		case statusFailed, statusNotStored:
-			fmt.Fprintf(stderr, "✗ host %q: %s\n", r.Host, r.Error)
+			fmt.Fprintln(stderr, failureLine(r))
 			continue
 		}
 		fmt.Fprintln(stdout, reportLine(r, now))
@@ -189,6 +189,13 @@ func printText(reports []hostReport, dryRun bool, now time.Time, stdout, stderr 
 			printDetails(stdout, r)
 		}
 	}
+}
+
+// failureLine is a failed host's ✗ line. A cloud SDK's error can run over
+// several lines; they are indented under the host's line so that each ✗
+// still starts one failure.
+func failureLine(r hostReport) string {
+	return fmt.Sprintf("✗ host %q: %s", r.Host, strings.ReplaceAll(strings.TrimSpace(r.Error), "\n", "\n    "))
 }
 
 // reportLine is a host's one-line summary.
@@ -277,7 +284,7 @@ type jsonReport struct {
 func printJSON(reports []hostReport, dryRun bool, stdout, stderr io.Writer) error {
 	for _, r := range reports {
 		if r.Status == statusFailed || r.Status == statusNotStored {
-			fmt.Fprintf(stderr, "✗ host %q: %s\n", r.Host, r.Error)
+			fmt.Fprintln(stderr, failureLine(r))
 		}
 	}
 	enc := json.NewEncoder(stdout)

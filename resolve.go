@@ -26,6 +26,12 @@ func resolveHost(ctx context.Context, cfg *config, h hostConfig, now func() time
 	if err != nil {
 		return hostAuth{}, err
 	}
+	// The envelope wraps the token the registry receives, whether it is
+	// sent as a password or as a bearer token (the expiry stays the inner
+	// token's).
+	if token, err = applyEnvelope(h.Credential.Envelope, token); err != nil {
+		return hostAuth{}, fmt.Errorf("credential: %w", err)
+	}
 	if h.Username != "" {
 		return hostAuth{Username: h.Username, Password: token, ExpiresAt: expiresAt}, nil
 	}

@@ -1,0 +1,40 @@
+package main
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestResolveHostsDeadline shows --timeout holds even for a host whose
+// resolution never returns: it is reported as timed out, and the other
+// hosts keep their results and their order.
+func TestResolveHostsDeadline(t *testing.T) {
+	hosts := []hostConfig{
+		{Host: "fast.example.com", Credential: &credentialConfig{Value: "tok"}},
+		{Host: "tls-only.example.com"},
+		{Host: "stuck.example.com", Credential: &credentialConfig{Value: "tok2"}},
+	}
+	block := make(chan struct{})
+	defer close(block)
+	start := time.Now()
+	results := resolveHostsWith(hosts, 200*time.Millisecond, func(_ context.Context, h hostConfig) (hostAuth, error) {
+		if h.Host == "stuck.example.com" {
+			<-block // ignores the context, like a hung library call
+		}
+		return hostAuth{RegistryToken: h.Credential.Value}, nil
+	})
+	if elapsed := time.Since(start); elapsed > 5*time.Second {
+		t.Fatalf("resolveHosts took %s with a 200ms timeout", elapsed)
+	}
+	if r := results[0]; r.err != nil || r.auth.RegistryToken != "tok" {
+		t.Errorf("fast host: %+v", r)
+	}
+	if r := results[1]; !r.skipped {
+		t.Errorf("tls-only host not skipped: %+v", r)
+	}
+	if r := results[2]; r.err == nil || !strings.Contains(r.err.Error(), "not resolved within --timeout 200ms") {
+		t.Errorf("stuck host: err = %v, want a timeout naming --timeout", r.err)
+	}
+}
