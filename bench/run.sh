@@ -7,8 +7,10 @@
 #   (c) `flux-mirror version`
 #   (d) a stdlib-only binary that prints a line: the process start-up baseline
 #
-# Goals: (b)/(a) >= 40, and (c)-(d) <= 5 ms. It also sums the package
-# initialisation times (GODEBUG=inittrace=1) and runs the Go benchmarks.
+# Goals: (b)/(a) >= 40, and (c)-(d) <= 5 ms; (a)-(c) is the login's own
+# work beyond start-up. It also sums the package initialisation times
+# (GODEBUG=inittrace=1) and runs the Go benchmarks. bench/README.md explains
+# the numbers.
 #
 # Usage: bench/run.sh [-o DIR]
 #   -o DIR   keep the hyperfine JSON exports (or raw samples), the config and
@@ -109,7 +111,7 @@ crane_loop="$tmp/crane-loop.sh"
 } >"$crane_loop"
 chmod +x "$crane_loop"
 
-# timeloop RUNS FRESH CMD...: after one warm-up run, runs CMD RUNS times,
+# timeloop RUNS FRESH CMD...: after two warm-up runs, runs CMD RUNS times,
 # removing the directory FRESH (unless it is -) before each run, and prints
 # each run's wall time in microseconds. EPOCHREALTIME is read by the shell
 # itself: forking `date` around each run would add about a millisecond to
@@ -117,7 +119,7 @@ chmod +x "$crane_loop"
 timeloop() {
 	local runs=$1 fresh=$2 i t0 t1
 	shift 2
-	for ((i = 0; i <= runs; i++)); do
+	for ((i = -2; i < runs; i++)); do
 		[[ $fresh == - ]] || /bin/rm -rf "$fresh"
 		t0=$EPOCHREALTIME
 		"$@" >/dev/null 2>&1 || {
@@ -125,7 +127,7 @@ timeloop() {
 			return 1
 		}
 		t1=$EPOCHREALTIME
-		((i == 0)) || echo $((${t1/./} - ${t0/./}))
+		((i < 0)) || echo $((${t1/./} - ${t0/./}))
 	done
 }
 
@@ -133,8 +135,10 @@ hyperfine=$(command -v hyperfine || true)
 [[ -z ${BENCH_NO_HYPERFINE:-} ]] || hyperfine=
 
 # measure NAME RUNS FRESH CMD...: times CMD in the clean environment and
-# writes its median and minimum in milliseconds to $tmp/out/NAME.ms. A failing run stops
-# the script: a number from a failed command would be meaningless.
+# writes the median and minimum wall time and, from hyperfine only, the mean
+# CPU time (user + system; - otherwise) in milliseconds to $tmp/out/NAME.ms.
+# A failing run stops the script: a number from a failed command would be
+# meaningless.
 measure() {
 	local name=$1 runs=$2 fresh=$3
 	shift 3
@@ -144,16 +148,17 @@ measure() {
 		[[ $fresh == - ]] || prepare=(--prepare "/bin/rm -rf $(printf %q "$fresh")")
 		# -N runs the command without a shell, so no shell start-up is
 		# mixed into (or subtracted from) the start-up being measured.
-		env -i "${runenv[@]}" "$hyperfine" -N --style basic --warmup 1 --runs "$runs" \
+		env -i "${runenv[@]}" "$hyperfine" -N --style basic --warmup 2 --runs "$runs" \
 			"${prepare[@]}" --export-json "$tmp/out/$name.json" -- "$(printf '%q ' "$@")" >&2
 		awk -F'[:,]' '$1 ~ /"median"/ { med = $2 } $1 ~ /"min"/ { min = $2 }
-			END { if (med != "") printf "%.3f %.3f\n", med * 1000, min * 1000 }' \
+			$1 ~ /"user"/ { user = $2 } $1 ~ /"system"/ { sys = $2 }
+			END { if (med != "") printf "%.3f %.3f %.3f\n", med * 1000, min * 1000, (user + sys) * 1000 }' \
 			"$tmp/out/$name.json" >"$tmp/out/$name.ms"
 	else
 		env -i "${runenv[@]}" /bin/bash -c "$(declare -f timeloop); timeloop \"\$@\"" timeloop \
 			"$runs" "$fresh" "$@" >"$tmp/out/$name.us"
 		sort -n "$tmp/out/$name.us" | awk '{ v[NR] = $1 }
-			END { m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.3f %.3f\n", m / 1000, v[1] / 1000 }' \
+			END { m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.3f %.3f -\n", m / 1000, v[1] / 1000 }' \
 			>"$tmp/out/$name.ms"
 	fi
 	[[ -s $tmp/out/$name.ms ]] || die "($name): no median"
@@ -180,24 +185,32 @@ else
 	die "flux-mirror and crane wrote different bytes and jq is not installed to compare the JSON"
 fi
 
-# inittrace BIN: the median, over $runs runs, of the summed package init
-# clock times (ms) of BIN's `version`-like run; also writes the per-package
-# times of the last run to $tmp/out/inittrace-NAME.txt.
+# inittrace NAME CMD...: runs CMD $runs times with GODEBUG=inittrace=1,
+# keeping every run's trace in $tmp/out/inittrace-NAME.txt, and prints the
+# median over the runs of the summed package init clock times, all and
+# outside the standard library (whose first path element has a dot), in ms.
 inittrace() {
 	local name=$1 i
 	shift
 	for ((i = 0; i < runs; i++)); do
-		env -i "${runenv[@]}" GODEBUG=inittrace=1 "$@" 2>"$tmp/out/inittrace-$name.txt" >/dev/null
-		# Lines read: init <pkg> @<t> ms, <clock> ms clock, <n> bytes, <n> allocs
-		awk '$1 == "init" { s += $5; if ($2 ~ /^[^\/]*\./) ext += $5 }
-			END { printf "%.3f %.3f\n", s, ext }' "$tmp/out/inittrace-$name.txt"
-	done | sort -n | awk '{ v[NR] = $0 } END { print v[int((NR + 1) / 2)] }'
+		echo "run $i"
+		env -i "${runenv[@]}" GODEBUG=inittrace=1 "$@" 2>&1 >/dev/null
+	done >"$tmp/out/inittrace-$name.txt"
+	# Lines read: init <pkg> @<t> ms, <clock> ms clock, <n> bytes, <n> allocs
+	awk '$1 == "run" { r = $2 } $1 == "init" { s[r] += $5; if ($2 ~ /^[^\/]*\./) ext[r] += $5 }
+		END { for (r in s) printf "%.3f %.3f\n", s[r], ext[r] }' "$tmp/out/inittrace-$name.txt" |
+		sort -n | awk '{ v[NR] = $0 } END { print v[int((NR + 1) / 2)] }'
 }
 init=$(inittrace c "$tmp/flux-mirror" version)
 read -r init_c init_c_ext <<<"$init"
 init=$(inittrace d "$tmp/baseline-bin")
 read -r init_d _ <<<"$init"
-top_inits=$(awk '$1 == "init" { printf "%8.3f ms  %s\n", $5, $2 }' "$tmp/out/inittrace-c.txt" | sort -rn | head -5)
+# The mean init time per run of each import path prefix (three elements:
+# roughly a module), to show which dependencies the start-up pays for.
+top_inits=$(awk -v runs="$runs" '$1 == "init" {
+		n = split($2, p, "/"); k = p[1]; for (i = 2; i <= 3 && i <= n; i++) k = k "/" p[i]
+		t[k] += $5
+	} END { for (k in t) printf "%8.3f ms  %s\n", t[k] / runs, k }' "$tmp/out/inittrace-c.txt" | sort -rn | head -8)
 
 echo "bench: running the Go benchmarks" >&2
 gobench=$(cd "$repo" && go test -run '^$' -bench 'Login200Hosts|LoadConfig200Hosts' \
@@ -209,39 +222,46 @@ gobench_median() {
 		awk '{ v[NR] = $1 } END { if (NR) printf "%.3f\n", v[int((NR + 1) / 2)] / 1e6; else print "n/a" }'
 }
 
-read -r a a_min <"$tmp/out/a.ms"
-read -r b b_min <"$tmp/out/b.ms"
-read -r c c_min <"$tmp/out/c.ms"
-read -r d d_min <"$tmp/out/d.ms"
+read -r a a_min a_cpu <"$tmp/out/a.ms"
+read -r b b_min b_cpu <"$tmp/out/b.ms"
+read -r c c_min c_cpu <"$tmp/out/c.ms"
+read -r d d_min d_cpu <"$tmp/out/d.ms"
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f", b / a }'; }
 minus() { awk -v c="$1" -v d="$2" 'BEGIN { printf "%.2f", c - d }'; }
 verdict() { awk -v v="$1" -v op="$2" -v goal="$3" \
 	'BEGIN { ok = op == ">=" ? v >= goal : v <= goal; print ok ? "met" : "MISSED" }'; }
-row() { printf '  %-46s %10.2f ms %10.2f ms %5d\n' "$@"; }
+row() {
+	local cpu=$4
+	[[ $cpu == - ]] || cpu=$(printf '%.2f ms' "$cpu")
+	printf '  %-46s %10.2f ms %10.2f ms %13s %5d\n' "$1" "$2" "$3" "$cpu" "$5"
+}
 size() { awk -v s="$(stat -c %s "$1")" 'BEGIN { printf "%.1f MB", s / 1e6 }'; }
 timer=${hyperfine:+hyperfine $("$hyperfine" --version | awk '{ print $2 }')}
 ratio_med=$(ratio "$a" "$b") own_med=$(minus "$c" "$d")
+# cpu_diff X Y: ", X-Y ms of CPU" when hyperfine measured CPU time. On a
+# busy machine CPU time moves less than wall time.
+cpu_diff() { [[ $1 == - ]] || echo ", $(minus "$1" "$2") ms of CPU"; }
 
 cat <<EOF
 
 machine: $(nproc) CPUs, $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo), $(uname -sm), $(go version | awk '{ print $3 }')
 load:    $load (1, 5, 15 min averages when timing began)
-timer:   ${timer:-bash loop (EPOCHREALTIME)}, one warm-up run each
+timer:   ${timer:-bash loop (EPOCHREALTIME)}, two warm-up runs each
 
-$(printf '  %-46s %13s %13s %5s' what median min runs)
-$(row "(a) flux-mirror login, $hosts hosts, --plaintext" "$a" "$a_min" "$runs")
-$(row "(b) $hosts x crane auth login (bash loop)" "$b" "$b_min" "$crane_runs")
-$(row "(c) flux-mirror version" "$c" "$c_min" "$runs")
-$(row "(d) stdlib baseline (prints a line)" "$d" "$d_min" "$runs")
+$(printf '  %-46s %13s %13s %13s %5s' what median min 'cpu (mean)' runs)
+$(row "(a) flux-mirror login, $hosts hosts, --plaintext" "$a" "$a_min" "$a_cpu" "$runs")
+$(row "(b) $hosts x crane auth login (bash loop)" "$b" "$b_min" "$b_cpu" "$crane_runs")
+$(row "(c) flux-mirror version" "$c" "$c_min" "$c_cpu" "$runs")
+$(row "(d) stdlib baseline (prints a line)" "$d" "$d_min" "$d_cpu" "$runs")
 
   (b) / (a)   ${ratio_med}x of medians, $(ratio "$a_min" "$b_min")x of minimums   goal >= 40x   $(verdict "$ratio_med" ">=" 40)
-  (c) - (d)   ${own_med} ms of medians, $(minus "$c_min" "$d_min") ms of minimums   goal <= 5 ms  $(verdict "$own_med" "<=" 5)
-  (a) - (c)   $(minus "$a" "$c") ms of medians, $(minus "$a_min" "$c_min") ms of minimums: the 200-host login beyond start-up
+  (c) - (d)   ${own_med} ms of medians, $(minus "$c_min" "$d_min") ms of minimums$(cpu_diff "$c_cpu" "$d_cpu")   goal <= 5 ms  $(verdict "$own_med" "<=" 5)
+  (a) - (c)   $(minus "$a" "$c") ms of medians, $(minus "$a_min" "$c_min") ms of minimums$(cpu_diff "$a_cpu" "$c_cpu"): the 200-host login beyond start-up
 
   stored config.json of (a) and (b): $same
   package init, summed (inittrace, median of $runs):
       flux-mirror ${init_c} ms (${init_c_ext} ms outside the standard library), baseline ${init_d} ms
-  slowest inits of flux-mirror (last run):
+  slowest inits of flux-mirror by import path prefix (mean of $runs runs):
 $(sed 's/^/    /' <<<"$top_inits")
   binaries: flux-mirror $(size "$tmp/flux-mirror"), baseline $(size "$tmp/baseline-bin")
   Go benchmark, in process (median ms/op of -count 5 x 20):
