@@ -1,0 +1,277 @@
+#!/usr/bin/env bash
+# bench/run.sh measures the two performance goals of SPEC section 10 on this
+# machine, in one run so that the ratios compare like with like:
+#
+#   (a) one `flux-mirror login --plaintext` of 200 static hosts
+#   (b) the same 200 hosts logged in with 200 `crane auth login` calls
+#   (c) `flux-mirror version`
+#   (d) a stdlib-only binary that prints a line: the process start-up baseline
+#
+# Goals: (b)/(a) >= 40, and (c)-(d) <= 5 ms; (a)-(c) is the login's own
+# work beyond start-up. It also sums the package initialisation times
+# (GODEBUG=inittrace=1) and runs the Go benchmarks. bench/README.md explains
+# the numbers.
+#
+# Usage: bench/run.sh [-o DIR]
+#   -o DIR   keep the hyperfine JSON exports (or raw samples), the config and
+#            the inittrace output in DIR.
+# Environment: BENCH_RUNS (default 15) runs of (a), (c), (d); BENCH_CRANE_RUNS
+# (default 5) runs of (b); BENCH_NO_HYPERFINE=1 times with a bash loop even
+# when hyperfine is installed.
+set -euo pipefail
+
+hosts=200
+runs=${BENCH_RUNS:-15}
+crane_runs=${BENCH_CRANE_RUNS:-5}
+crane_version=v0.22.1
+
+die() {
+	echo "bench: $*" >&2
+	exit 1
+}
+
+keep=
+while getopts o: opt; do
+	case $opt in
+	o) keep=$OPTARG ;;
+	*) die "usage: bench/run.sh [-o DIR]" ;;
+	esac
+done
+shift $((OPTIND - 1))
+[[ $# -eq 0 ]] || die "usage: bench/run.sh [-o DIR]"
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/flux-mirror-bench.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+mkdir -p "$tmp/bin" "$tmp/home" "$tmp/out"
+
+# Every timed process gets this environment and nothing else: HOME and
+# DOCKER_CONFIG in the temp dir, a PATH holding only crane, so that no
+# docker-credential-* helper or `pass` can be auto-detected, and no EC2
+# metadata probe. Commands are named by absolute path.
+runenv=(
+	HOME="$tmp/home"
+	DOCKER_CONFIG="$tmp/docker"
+	PATH="$tmp/bin"
+	AWS_EC2_METADATA_DISABLED=true
+)
+
+echo "bench: building flux-mirror, the baseline and crane $crane_version" >&2
+(cd "$repo" && go build -trimpath -o "$tmp/flux-mirror" .)
+
+mkdir "$tmp/baseline"
+cat >"$tmp/baseline/go.mod" <<'EOF'
+module baseline
+
+go 1.26.0
+EOF
+cat >"$tmp/baseline/main.go" <<'EOF'
+// Command baseline does what `flux-mirror version` does with the standard
+// library only: it prints its module version.
+package main
+
+import (
+	"fmt"
+	"runtime/debug"
+)
+
+func main() {
+	v := "(devel)"
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+		v = bi.Main.Version
+	}
+	fmt.Println("baseline", v)
+}
+EOF
+(cd "$tmp/baseline" && go build -trimpath -o "$tmp/baseline-bin" .)
+
+GOBIN="$tmp/bin" go install "github.com/google/go-containerregistry/cmd/crane@$crane_version"
+
+# The config and the equivalent crane calls.
+cfg="$tmp/flux-mirror.yaml"
+{
+	echo "apiVersion: mirror.plugin.fluxcd.io/v1beta1"
+	echo "kind: Config"
+	echo "hosts:"
+	for ((i = 1; i <= hosts; i++)); do
+		echo "  - host: reg-$i.example.com"
+		echo "    username: u"
+		echo "    credential: {value: tok-$i}"
+	done
+} >"$cfg"
+
+crane_loop="$tmp/crane-loop.sh"
+{
+	echo "#!/bin/bash"
+	echo "set -e"
+	echo "export DOCKER_CONFIG=$(printf %q "$tmp/docker-b")"
+	echo "for ((i = 1; i <= $hosts; i++)); do"
+	echo "	$(printf %q "$tmp/bin/crane") auth login \"reg-\$i.example.com\" -u u -p \"tok-\$i\""
+	echo "done"
+} >"$crane_loop"
+chmod +x "$crane_loop"
+
+# timeloop RUNS FRESH CMD...: after two warm-up runs, runs CMD RUNS times,
+# removing the directory FRESH (unless it is -) before each run, and prints
+# each run's wall time in microseconds. EPOCHREALTIME is read by the shell
+# itself: forking `date` around each run would add about a millisecond to
+# every sample, the size of what (c)-(d) measures.
+timeloop() {
+	local runs=$1 fresh=$2 i t0 t1
+	shift 2
+	for ((i = -2; i < runs; i++)); do
+		[[ $fresh == - ]] || /bin/rm -rf "$fresh"
+		t0=$EPOCHREALTIME
+		"$@" >/dev/null 2>&1 || {
+			echo "bench: $* failed" >&2
+			return 1
+		}
+		t1=$EPOCHREALTIME
+		((i < 0)) || echo $((${t1/./} - ${t0/./}))
+	done
+}
+
+hyperfine=$(command -v hyperfine || true)
+[[ -z ${BENCH_NO_HYPERFINE:-} ]] || hyperfine=
+
+# measure NAME RUNS FRESH CMD...: times CMD in the clean environment and
+# writes the median and minimum wall time and, from hyperfine only, the mean
+# CPU time (user + system; - otherwise) in milliseconds to $tmp/out/NAME.ms.
+# A failing run stops the script: a number from a failed command would be
+# meaningless.
+measure() {
+	local name=$1 runs=$2 fresh=$3
+	shift 3
+	echo "bench: timing ($name) $*" >&2
+	if [[ -n $hyperfine ]]; then
+		local prepare=()
+		[[ $fresh == - ]] || prepare=(--prepare "/bin/rm -rf $(printf %q "$fresh")")
+		# -N runs the command without a shell, so no shell start-up is
+		# mixed into (or subtracted from) the start-up being measured.
+		env -i "${runenv[@]}" "$hyperfine" -N --style basic --warmup 2 --runs "$runs" \
+			"${prepare[@]}" --export-json "$tmp/out/$name.json" -- "$(printf '%q ' "$@")" >&2
+		awk -F'[:,]' '$1 ~ /"median"/ { med = $2 } $1 ~ /"min"/ { min = $2 }
+			$1 ~ /"user"/ { user = $2 } $1 ~ /"system"/ { sys = $2 }
+			END { if (med != "") printf "%.3f %.3f %.3f\n", med * 1000, min * 1000, (user + sys) * 1000 }' \
+			"$tmp/out/$name.json" >"$tmp/out/$name.ms"
+	else
+		env -i "${runenv[@]}" /bin/bash -c "$(declare -f timeloop); timeloop \"\$@\"" timeloop \
+			"$runs" "$fresh" "$@" >"$tmp/out/$name.us"
+		sort -n "$tmp/out/$name.us" | awk '{ v[NR] = $1 }
+			END { m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.3f %.3f -\n", m / 1000, v[1] / 1000 }' \
+			>"$tmp/out/$name.ms"
+	fi
+	[[ -s $tmp/out/$name.ms ]] || die "($name): no median"
+}
+
+load=$(cut -d' ' -f1-3 /proc/loadavg)
+measure a "$runs" "$tmp/docker-a" "$tmp/flux-mirror" login -f "$cfg" --docker-config "$tmp/docker-a" --plaintext
+measure b "$crane_runs" "$tmp/docker-b" "$crane_loop"
+measure c "$runs" - "$tmp/flux-mirror" version
+measure d "$runs" - "$tmp/baseline-bin"
+
+# The last runs of (a) and (b) left their config.json behind: both tools
+# must have stored the same 200 credentials, or the comparison is void.
+for f in "$tmp/docker-a/config.json" "$tmp/docker-b/config.json"; do
+	[[ -s $f ]] || die "$f was not written"
+done
+if cmp -s "$tmp/docker-a/config.json" "$tmp/docker-b/config.json"; then
+	same="byte-identical"
+elif command -v jq >/dev/null; then
+	[[ $(jq -S . "$tmp/docker-a/config.json") == "$(jq -S . "$tmp/docker-b/config.json")" ]] ||
+		die "flux-mirror and crane stored different config.json content"
+	same="the same JSON (bytes differ)"
+else
+	die "flux-mirror and crane wrote different bytes and jq is not installed to compare the JSON"
+fi
+
+# inittrace NAME CMD...: runs CMD $runs times with GODEBUG=inittrace=1,
+# keeping every run's trace in $tmp/out/inittrace-NAME.txt, and prints the
+# median over the runs of the summed package init clock times, all and
+# outside the standard library (whose first path element has a dot), in ms.
+inittrace() {
+	local name=$1 i
+	shift
+	for ((i = 0; i < runs; i++)); do
+		echo "run $i"
+		env -i "${runenv[@]}" GODEBUG=inittrace=1 "$@" 2>&1 >/dev/null
+	done >"$tmp/out/inittrace-$name.txt"
+	# Lines read: init <pkg> @<t> ms, <clock> ms clock, <n> bytes, <n> allocs
+	awk '$1 == "run" { r = $2 } $1 == "init" { s[r] += $5; if ($2 ~ /^[^\/]*\./) ext[r] += $5 }
+		END { for (r in s) printf "%.3f %.3f\n", s[r], ext[r] }' "$tmp/out/inittrace-$name.txt" |
+		sort -n | awk '{ v[NR] = $0 } END { print v[int((NR + 1) / 2)] }'
+}
+init=$(inittrace c "$tmp/flux-mirror" version)
+read -r init_c init_c_ext <<<"$init"
+init=$(inittrace d "$tmp/baseline-bin")
+read -r init_d _ <<<"$init"
+# The mean init time per run of each import path prefix (three elements:
+# roughly a module), to show which dependencies the start-up pays for.
+top_inits=$(awk -v runs="$runs" '$1 == "init" {
+		n = split($2, p, "/"); k = p[1]; for (i = 2; i <= 3 && i <= n; i++) k = k "/" p[i]
+		t[k] += $5
+	} END { for (k in t) printf "%8.3f ms  %s\n", t[k] / runs, k }' "$tmp/out/inittrace-c.txt" | sort -rn | awk "NR <= 8")
+
+# The Go benchmarks run in the caller's environment, for its Go caches;
+# they set HOME, DOCKER_CONFIG and PATH themselves.
+echo "bench: running the Go benchmarks" >&2
+gobench=$(cd "$repo" && go test -run '^$' -bench 'Login200Hosts|LoadConfig200Hosts' \
+	-benchtime 20x -count 5 -benchmem .)
+echo "$gobench" >"$tmp/out/gobench.txt"
+# gobench_median NAME: median ns/op of the benchmark's -count lines, in ms.
+gobench_median() {
+	echo "$gobench" | awk -v n="$1" '$1 ~ "^" n "(-[0-9]+)?$" { print $3 }' | sort -n |
+		awk '{ v[NR] = $1 } END { if (NR) printf "%.3f\n", v[int((NR + 1) / 2)] / 1e6; else print "n/a" }'
+}
+
+read -r a a_min a_cpu <"$tmp/out/a.ms"
+read -r b b_min b_cpu <"$tmp/out/b.ms"
+read -r c c_min c_cpu <"$tmp/out/c.ms"
+read -r d d_min d_cpu <"$tmp/out/d.ms"
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f", b / a }'; }
+minus() { awk -v c="$1" -v d="$2" 'BEGIN { printf "%.2f", c - d }'; }
+verdict() { awk -v v="$1" -v op="$2" -v goal="$3" \
+	'BEGIN { ok = op == ">=" ? v >= goal : v <= goal; print ok ? "met" : "MISSED" }'; }
+row() {
+	local cpu=$4
+	[[ $cpu == - ]] || cpu=$(printf '%.2f ms' "$cpu")
+	printf '  %-46s %10.2f ms %10.2f ms %13s %5d\n' "$1" "$2" "$3" "$cpu" "$5"
+}
+size() { awk -v s="$(stat -c %s "$1")" 'BEGIN { printf "%.1f MB", s / 1e6 }'; }
+timer=${hyperfine:+hyperfine $("$hyperfine" --version | awk '{ print $2 }')}
+ratio_med=$(ratio "$a" "$b") own_med=$(minus "$c" "$d")
+# cpu_diff X Y: ", X-Y ms of CPU" when hyperfine measured CPU time. On a
+# busy machine CPU time moves less than wall time.
+cpu_diff() { [[ $1 == - ]] || echo ", $(minus "$1" "$2") ms of CPU"; }
+
+cat <<EOF
+
+machine: $(nproc) CPUs, $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo), $(uname -sm), $(go version | awk '{ print $3 }')
+load:    $load (1, 5, 15 min averages when timing began)
+timer:   ${timer:-bash loop (EPOCHREALTIME)}, two warm-up runs each
+
+$(printf '  %-46s %13s %13s %13s %5s' what median min 'cpu (mean)' runs)
+$(row "(a) flux-mirror login, $hosts hosts, --plaintext" "$a" "$a_min" "$a_cpu" "$runs")
+$(row "(b) $hosts x crane auth login (bash loop)" "$b" "$b_min" "$b_cpu" "$crane_runs")
+$(row "(c) flux-mirror version" "$c" "$c_min" "$c_cpu" "$runs")
+$(row "(d) stdlib baseline (prints a line)" "$d" "$d_min" "$d_cpu" "$runs")
+
+  (b) / (a)   ${ratio_med}x of medians, $(ratio "$a_min" "$b_min")x of minimums   goal >= 40x   $(verdict "$ratio_med" ">=" 40)
+  (c) - (d)   ${own_med} ms of medians, $(minus "$c_min" "$d_min") ms of minimums$(cpu_diff "$c_cpu" "$d_cpu")   goal <= 5 ms  $(verdict "$own_med" "<=" 5)
+  (a) - (c)   $(minus "$a" "$c") ms of medians, $(minus "$a_min" "$c_min") ms of minimums$(cpu_diff "$a_cpu" "$c_cpu"): the 200-host login beyond start-up
+
+  stored config.json of (a) and (b): $same
+  package init, summed (inittrace, median of $runs):
+      flux-mirror ${init_c} ms (${init_c_ext} ms outside the standard library), baseline ${init_d} ms
+  slowest inits of flux-mirror by import path prefix (mean of $runs runs):
+$(sed 's/^/    /' <<<"$top_inits")
+  binaries: flux-mirror $(size "$tmp/flux-mirror"), baseline $(size "$tmp/baseline-bin")
+  Go benchmark, in process (median ms/op of -count 5 x 20):
+      BenchmarkLogin200Hosts       $(gobench_median BenchmarkLogin200Hosts)
+      BenchmarkLoadConfig200Hosts  $(gobench_median BenchmarkLoadConfig200Hosts)
+EOF
+
+if [[ -n $keep ]]; then
+	mkdir -p "$keep"
+	cp "$tmp"/out/* "$cfg" "$keep"/
+fi
