@@ -1,16 +1,12 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
-	"strings"
 
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	signerv4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
@@ -53,7 +49,7 @@ func registryLogin(ctx context.Context, provider, host string) (hostAuth, error)
 	}
 	creds, err := auth.GetArtifactRegistryCredentials(ctx, p, host, opts...)
 	if err != nil {
-		return hostAuth{}, oneLineError(err)
+		return hostAuth{}, err
 	}
 	a, err := creds.Authorization()
 	if err != nil {
@@ -170,33 +166,4 @@ func (s *awsSDK) DescribeCluster(ctx context.Context, params *eks.DescribeCluste
 
 func (s *awsSDK) PresignGetCallerIdentity(ctx context.Context, optFn func(*sts.PresignOptions), options sts.Options) (*signerv4.PresignedHTTPRequest, error) {
 	return sts.NewPresignClient(sts.New(options)).PresignGetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}, optFn)
-}
-
-// oneLineError puts a cloud SDK's multi-line error on the one line a
-// login error gets on stderr. The Azure SDK's response error spans a dozen
-// lines with rulers: it becomes the request, the status and the body the
-// registry answered. Others, such as oauth2's "...\nResponse: <body>",
-// get their lines joined with "; ".
-func oneLineError(err error) error {
-	var re *azcore.ResponseError
-	if errors.As(err, &re) && re.RawResponse != nil {
-		msg := re.RawResponse.Status
-		if req := re.RawResponse.Request; req != nil {
-			msg = fmt.Sprintf("%s %s://%s%s: %s", req.Method, req.URL.Scheme, req.URL.Host, req.URL.EscapedPath(), msg)
-		}
-		if body, _ := runtime.Payload(re.RawResponse); len(bytes.TrimSpace(body)) > 0 {
-			msg += ": " + strings.Join(strings.Fields(string(body)), " ")
-		}
-		return errors.New(msg)
-	}
-	if !strings.Contains(err.Error(), "\n") {
-		return err
-	}
-	var lines []string
-	for line := range strings.Lines(err.Error()) {
-		if line = strings.TrimSpace(line); line != "" {
-			lines = append(lines, line)
-		}
-	}
-	return errors.New(strings.Join(lines, "; "))
 }

@@ -90,7 +90,7 @@ func runLogin(g globalOptions, args []string, stdin io.Reader, stdout, stderr io
 		reports[i] = newHostReport(cfg, r.host, r.auth)
 		switch {
 		case r.err != nil:
-			reports[i].Status, reports[i].Error = statusFailed, r.err.Error()
+			reports[i].Status, reports[i].Error = statusFailed, oneLineError(r.err).Error()
 			failed = true
 		case r.skipped:
 			reports[i].Status, reports[i].Error = statusSkipped, "no credential configured"
@@ -280,7 +280,7 @@ func storeResults(results []hostResult, reports []hostReport, o loginOptions) er
 				err = fmt.Errorf("not stored within --timeout %s: %w", formatDuration(o.global.timeout), err)
 			}
 			if err != nil {
-				reports[i].Status, reports[i].Error = statusFailed, err.Error()
+				reports[i].Status, reports[i].Error = statusFailed, oneLineError(err).Error()
 				failedHost = r.host.Host
 				continue
 			}

@@ -38,7 +38,7 @@ func runLogout(g globalOptions, args []string, stdin io.Reader, stdout, stderr i
 		dest, erased, err := store.erase(ctx, h.Host)
 		switch {
 		case err != nil:
-			reports[i].Status, reports[i].Error = statusFailed, err.Error()
+			reports[i].Status, reports[i].Error = statusFailed, oneLineError(err).Error()
 		case erased:
 			reports[i].Status = statusErased
 			reports[i].setDestination(dest)

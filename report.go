@@ -1,14 +1,19 @@
 package main
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 )
 
 // This file holds every rule about what login and logout print. A secret is
@@ -191,11 +196,10 @@ func printText(reports []hostReport, dryRun bool, now time.Time, stdout, stderr 
 	}
 }
 
-// failureLine is a failed host's ✗ line. A cloud SDK's error can run over
-// several lines; they are indented under the host's line so that each ✗
-// still starts one failure.
+// failureLine is a failed host's ✗ line; r.Error is one line (see
+// oneLineError).
 func failureLine(r hostReport) string {
-	return fmt.Sprintf("✗ host %q: %s", r.Host, strings.ReplaceAll(strings.TrimSpace(r.Error), "\n", "\n    "))
+	return fmt.Sprintf("✗ host %q: %s", r.Host, r.Error)
 }
 
 // reportLine is a host's one-line summary.
@@ -290,4 +294,35 @@ func printJSON(reports []hostReport, dryRun bool, stdout, stderr io.Writer) erro
 	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "  ")
 	return enc.Encode(jsonReport{DryRun: dryRun, Hosts: reports})
+}
+
+// oneLineError puts a cloud SDK's multi-line error on the one line a
+// host's failure gets on stderr and in JSON. The Azure SDK's response error spans a dozen
+// lines with rulers: it becomes the request, the status and the body the
+// registry answered. Others, such as oauth2's "...\nResponse: <body>",
+// get their lines joined with "; ".
+func oneLineError(err error) error {
+	text := err.Error()
+	var re *azcore.ResponseError
+	if errors.As(err, &re) && re.RawResponse != nil {
+		msg := re.RawResponse.Status
+		if req := re.RawResponse.Request; req != nil {
+			msg = fmt.Sprintf("%s %s://%s%s: %s", req.Method, req.URL.Scheme, req.URL.Host, req.URL.EscapedPath(), msg)
+		}
+		if body, _ := runtime.Payload(re.RawResponse); len(bytes.TrimSpace(body)) > 0 {
+			msg += ": " + strings.Join(strings.Fields(string(body)), " ")
+		}
+		// Keep the context the error was wrapped in around it.
+		text = strings.Replace(text, re.Error(), msg, 1)
+	}
+	if !strings.Contains(text, "\n") {
+		return errors.New(text)
+	}
+	var lines []string
+	for line := range strings.Lines(text) {
+		if line = strings.TrimSpace(line); line != "" {
+			lines = append(lines, line)
+		}
+	}
+	return errors.New(strings.Join(lines, "; "))
 }
