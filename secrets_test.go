@@ -154,6 +154,26 @@ func (w *secretWatch) find(text string) int {
 	return -1
 }
 
+// checkNoSecrets is the same sweep for Go tests: it fails t if any of
+// secrets appears in one of outputs (what the tool printed, an error's
+// text) or in any file under dir other than a config.json and the paths in
+// stores (a credential helper's store). dir may be "" when the test left
+// no files.
+func checkNoSecrets(t testing.TB, secrets []string, dir string, stores []string, outputs ...string) {
+	t.Helper()
+	w := &secretWatch{secrets: secrets, stores: stores}
+	for i, out := range outputs {
+		if j := w.find(out); j >= 0 {
+			t.Fatalf("secret #%d appears in output #%d", j+1, i+1)
+		}
+	}
+	if dir != "" {
+		if leak := w.sweep(dir); leak != "" {
+			t.Fatal(leak)
+		}
+	}
+}
+
 // TestSecretSweep shows the sweep catches a secret in an earlier command's
 // output, in a file left behind, and allows config.json and stores.
 func TestSecretSweep(t *testing.T) {
