@@ -11,10 +11,12 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
+	"maps"
 	"math/big"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -148,7 +150,9 @@ func TestRegistryLoginChild(t *testing.T) {
 
 // runRegistryLogin runs registryLogin(provider, host) in a child process
 // whose whole environment is the fake's plus extra, over a clean base with
-// an empty HOME and the metadata endpoints out of reach.
+// an empty HOME and the metadata endpoints out of reach. It fails the test
+// if a secret of the fake shows in the child's output, in its error, or in
+// a file it left in HOME.
 func runRegistryLogin(t *testing.T, fake *cloudFake, timeout time.Duration, provider, host string, extra ...string) registryLoginResult {
 	t.Helper()
 	dir := t.TempDir()
@@ -167,7 +171,8 @@ func runRegistryLogin(t *testing.T, fake *cloudFake, timeout time.Duration, prov
 		"CLOUD_TEST_CHILD_HOST=" + host,
 	}, fake.env...)
 	cmd.Env = append(cmd.Env, extra...)
-	if output, err := cmd.CombinedOutput(); err != nil {
+	output, err := cmd.CombinedOutput()
+	if err != nil {
 		t.Fatalf("child process: %v\n%s", err, redactFakeSecrets(fake, string(output)))
 	}
 	data, err := os.ReadFile(out)
@@ -178,6 +183,9 @@ func runRegistryLogin(t *testing.T, fake *cloudFake, timeout time.Duration, prov
 	if err := json.Unmarshal(data, &r); err != nil {
 		t.Fatal(err)
 	}
+	// result.json carries the password to the test.
+	secrets := slices.Sorted(maps.Values(fakeSecrets(fake)))
+	checkNoSecrets(t, secrets, dir, []string{out}, string(output), r.Err)
 	return r
 }
 

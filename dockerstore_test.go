@@ -19,7 +19,8 @@ import (
 	"time"
 )
 
-// Test secrets; every test that uses one checks that no output holds it.
+// Test secrets; every test that uses one checks that no output, and no file
+// of its store world but config.json, holds it.
 const (
 	testPassword = "s3cret-p@ss"
 	testToken    = "tok.en-value"
@@ -28,7 +29,8 @@ const (
 // storeWorld gives a test a hermetic world for the Docker store: an empty
 // HOME, its own DOCKER_CONFIG folder (not created), and a PATH holding only
 // bin, where the test puts fake helpers. It returns the config folder and
-// bin.
+// bin; the config folder's parent is the world's root, which secret checks
+// sweep.
 func storeWorld(t *testing.T) (dir, bin string) {
 	t.Helper()
 	if runtime.GOOS == "windows" {
@@ -97,7 +99,8 @@ func readFile(t *testing.T, path string) string {
 }
 
 // storeOnce opens dir, stores each credential, saves and closes, as one
-// login run does. It fails the test on any error.
+// login run does. It fails the test on any error, and if a test secret
+// shows in the helpers' stderr or in a file of the store world.
 func storeOnce(t *testing.T, dir string, plaintext bool, creds map[string]hostAuth) map[string]destination {
 	t.Helper()
 	s, err := openDockerStore(dir)
@@ -118,18 +121,8 @@ func storeOnce(t *testing.T, dir string, plaintext bool, creds map[string]hostAu
 	if err := s.save(); err != nil {
 		t.Fatal(err)
 	}
-	noSecret(t, "helper stderr", stderr.String())
+	checkNoSecrets(t, []string{testPassword, testToken}, filepath.Dir(dir), nil, stderr.String())
 	return dests
-}
-
-// noSecret fails the test if out holds a test secret, without printing it.
-func noSecret(t *testing.T, what, out string) {
-	t.Helper()
-	for _, secret := range []string{testPassword, testToken} {
-		if strings.Contains(out, secret) {
-			t.Errorf("%s contains a secret", what)
-		}
-	}
 }
 
 // checkGolden compares got with testdata/dockerstore/name; go test -update
@@ -350,11 +343,11 @@ func TestOpenRefusesBadConfig(t *testing.T) {
 				s.close()
 				t.Fatal("opened")
 			}
+			checkNoSecrets(t, []string{testPassword}, filepath.Dir(dir), nil, err.Error())
 			path := filepath.Join(dir, configFileName)
 			if !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), tc.err) {
 				t.Errorf("error %q, want one naming %s and containing %q", err, path, tc.err)
 			}
-			noSecret(t, "error", err.Error())
 			if got := readFile(t, path); got != tc.content {
 				t.Errorf("config.json changed to %q", got)
 			}
@@ -445,6 +438,7 @@ func TestHelperChoice(t *testing.T) {
 				t.Errorf("where for a registry token: %+v, want config.json", got)
 			}
 			got, err := s.store(context.Background(), tc.host, a, tc.plaintext)
+			checkNoSecrets(t, []string{testPassword}, filepath.Dir(dir), nil, fmt.Sprint(err))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -487,7 +481,7 @@ func TestHelperStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.close()
-	noSecret(t, "helper stderr", stderr.String())
+	checkNoSecrets(t, []string{testPassword, testToken}, filepath.Dir(dir), nil, stderr.String())
 
 	if got := readFile(t, filepath.Join(rec, "fake.argv")); got != "store\nstore\nstore\n" {
 		t.Errorf("helper argv %q", got)
@@ -538,7 +532,7 @@ func TestStoreRefusesUnreadableUsername(t *testing.T) {
 		if _, err := s.store(context.Background(), "ghcr.io", a, true); err == nil {
 			t.Errorf("username %q stored", a.Username)
 		} else {
-			noSecret(t, "error", err.Error())
+			checkNoSecrets(t, []string{testPassword}, filepath.Dir(dir), nil, err.Error())
 		}
 	}
 }
@@ -644,9 +638,7 @@ func TestHelperFailure(t *testing.T) {
 				t.Fatal("stored")
 			}
 			quoted, _ := json.Marshal(tc.secret)
-			if strings.Contains(err.Error(), tc.secret) || strings.Contains(err.Error(), string(quoted[1:len(quoted)-1])) {
-				t.Fatal("error contains the secret")
-			}
+			checkNoSecrets(t, []string{tc.secret, string(quoted[1 : len(quoted)-1])}, filepath.Dir(dir), nil, err.Error(), stderr.String())
 			if err.Error() != tc.want {
 				t.Errorf("error %q, want %q", err, tc.want)
 			}
@@ -673,6 +665,7 @@ func TestHelperTimeout(t *testing.T) {
 	defer cancel()
 	start := time.Now()
 	_, err = s.store(ctx, "ghcr.io", hostAuth{Username: "user", Password: testPassword}, false)
+	checkNoSecrets(t, []string{testPassword}, filepath.Dir(dir), nil, fmt.Sprint(err))
 	if !errors.Is(err, context.DeadlineExceeded) || !strings.HasPrefix(err.Error(), "docker-credential-slow store: ") {
 		t.Errorf("error %v, want the deadline", err)
 	}
@@ -718,6 +711,7 @@ func TestMaliciousHelperNameRefused(t *testing.T) {
 					t.Fatal(err)
 				}
 				_, err = s.store(context.Background(), "ghcr.io", hostAuth{Username: "user", Password: testPassword}, false)
+				checkNoSecrets(t, []string{testPassword}, filepath.Dir(dir), nil, fmt.Sprint(err))
 				if err == nil || !strings.Contains(err.Error(), "refused") {
 					t.Errorf("%s: error %v, want a refusal", config, err)
 				}
@@ -847,10 +841,10 @@ func TestReadOnlyFolder(t *testing.T) {
 	}
 	path := filepath.Join(dir, configFileName)
 	err = s.save()
+	checkNoSecrets(t, []string{testPassword}, filepath.Dir(dir), nil, fmt.Sprint(err))
 	if err == nil || !strings.HasPrefix(err.Error(), "writing "+path+": ") {
 		t.Fatalf("error %v, want one naming %s", err, path)
 	}
-	noSecret(t, "error", err.Error())
 	if got := readFile(t, path); got != content {
 		t.Errorf("config.json changed to %s", got)
 	}
@@ -908,6 +902,7 @@ func TestRenameFallback(t *testing.T) {
 				t.Fatal(err)
 			}
 			err = s.save()
+			checkNoSecrets(t, []string{testPassword}, filepath.Dir(dir), nil, fmt.Sprint(err))
 			if (err != nil) != tc.wantFail {
 				t.Fatalf("save: %v", err)
 			}
@@ -950,7 +945,9 @@ func TestConcurrentStores(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	err := errors.Join(errs...)
+	checkNoSecrets(t, []string{testToken}, filepath.Dir(dir), nil, fmt.Sprint(err))
+	if err != nil {
 		t.Fatal(err)
 	}
 	c, err := parseDockerConfig([]byte(readFile(t, filepath.Join(dir, configFileName))))

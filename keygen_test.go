@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -80,9 +81,7 @@ func TestKeygenWritesKeySets(t *testing.T) {
 	if !ok || d == "" {
 		t.Fatalf("privkey.json has no d")
 	}
-	if strings.Contains(string(pubData), d) || strings.Contains(stdout.String(), d) {
-		t.Errorf("the private key shows in pubkey.json or on stdout")
-	}
+	checkNoSecrets(t, []string{d}, dir, []string{privPath}, stdout.String())
 	if priv.KeyID == "" || priv.KeyID != pub.KeyID {
 		t.Errorf("kids differ or are empty")
 	}
@@ -215,8 +214,10 @@ func TestKeygenRemovesPrivateKeyWhenPublicWriteFails(t *testing.T) {
 			pubPath := filepath.Join(dir, "pubkey.json")
 			var privateWritten bool
 			var left map[string]string
+			var d string
 			write := func(path string, data []byte, perm os.FileMode) error {
 				if path != pubPath {
+					d, _ = keyParam(t, data, "d")
 					err := writeNewFile(path, data, perm)
 					_, statErr := os.Stat(path)
 					privateWritten = err == nil && statErr == nil
@@ -227,10 +228,11 @@ func TestKeygenRemovesPrivateKeyWhenPublicWriteFails(t *testing.T) {
 				return err
 			}
 			_, _, err := keygen(dir, write)
+			checkNoSecrets(t, []string{d}, dir, nil, fmt.Sprint(err))
 			if want := strings.ReplaceAll(tt.wantErr, "%s", pubPath); err == nil || err.Error() != want {
 				t.Fatalf("error = %v, want %q", err, want)
 			}
-			if !privateWritten {
+			if !privateWritten || d == "" {
 				t.Fatalf("privkey.json was never written, so its removal proves nothing")
 			}
 			assertDirHolds(t, dir, left)
@@ -240,10 +242,16 @@ func TestKeygenRemovesPrivateKeyWhenPublicWriteFails(t *testing.T) {
 
 func TestKeygenPrivateWriteFails(t *testing.T) {
 	dir := t.TempDir()
+	var d string
 	write := func(path string, data []byte, perm os.FileMode) error {
+		d, _ = keyParam(t, data, "d")
 		return errors.New("read-only file system")
 	}
 	_, _, err := keygen(dir, write)
+	checkNoSecrets(t, []string{d}, dir, nil, fmt.Sprint(err))
+	if d == "" {
+		t.Fatal("keygen never tried to write the private key")
+	}
 	if want := "write private key set: read-only file system"; err == nil || err.Error() != want {
 		t.Fatalf("error = %v, want %q", err, want)
 	}

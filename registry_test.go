@@ -49,7 +49,7 @@ func TestRegistryRoundTrip(t *testing.T) {
 		rt := newRoundTrip(t, time.Now)
 		code, stdout, stderr := runRealLogin(t, rt.loginArgs()...)
 		token := rt.storedToken(t)
-		assertNoSecret(t, stdout, stderr, rt.password, token, rt.privateKey)
+		checkNoSecrets(t, []string{rt.password, token, rt.privateKey}, rt.dir, rt.stores(), stdout, stderr)
 		if code != 0 {
 			t.Fatalf("login: exit code %d, stderr:\n%s", code, stderr)
 		}
@@ -115,7 +115,7 @@ func TestRegistryRoundTrip(t *testing.T) {
 		wrong := randomSecret()
 		t.Setenv("FLUX_MIRROR_TEST_PASSWORD", wrong)
 		code, stdout, stderr := runRealLogin(t, rt.loginArgs("--host", rt.basicHost)...)
-		assertNoSecret(t, stdout, stderr, rt.password, wrong)
+		checkNoSecrets(t, []string{rt.password, wrong}, rt.dir, rt.stores(), stdout, stderr)
 		if code != 0 {
 			t.Fatalf("login: exit code %d, stderr:\n%s", code, stderr)
 		}
@@ -128,9 +128,13 @@ func TestRegistryRoundTrip(t *testing.T) {
 		rt := newRoundTrip(t, func() time.Time { return time.Now().Add(time.Minute) })
 		t.Setenv("FLUX_MIRROR_TEST_EXP", "1s")
 		code, stdout, stderr := runRealLogin(t, rt.loginArgs("--host", rt.tokenHost)...)
-		assertNoSecret(t, stdout, stderr, rt.storedToken(t), rt.privateKey)
+		token := rt.storedToken(t)
+		checkNoSecrets(t, []string{token, rt.privateKey}, rt.dir, rt.stores(), stdout, stderr)
 		if code != 0 {
 			t.Fatalf("login: exit code %d, stderr:\n%s", code, stderr)
+		}
+		if token == "" {
+			t.Fatal("login stored no registry token")
 		}
 		assertPushRefused(t, rt.tokenHost)
 	})
@@ -144,9 +148,13 @@ func TestRegistryRoundTrip(t *testing.T) {
 		}
 		rt.keygen(t)
 		code, stdout, stderr := runRealLogin(t, rt.loginArgs("--host", rt.tokenHost)...)
-		assertNoSecret(t, stdout, stderr, rt.storedToken(t), rt.privateKey)
+		token := rt.storedToken(t)
+		checkNoSecrets(t, []string{token, rt.privateKey}, rt.dir, rt.stores(), stdout, stderr)
 		if code != 0 {
 			t.Fatalf("login: exit code %d, stderr:\n%s", code, stderr)
+		}
+		if token == "" {
+			t.Fatal("login stored no registry token")
 		}
 		assertPushRefused(t, rt.tokenHost)
 	})
@@ -248,7 +256,13 @@ func (rt *roundTrip) keygen(t *testing.T) {
 		t.Fatal("keygen privkey.json is not a set of one private key")
 	}
 	rt.privateKey = set.Keys[0].D
-	assertNoSecret(t, stdout, stderr, rt.privateKey)
+	checkNoSecrets(t, []string{rt.privateKey}, rt.dir, rt.stores(), stdout, stderr)
+}
+
+// stores are the files of the world that hold a secret by design, besides
+// config.json: the private key set.
+func (rt *roundTrip) stores() []string {
+	return []string{filepath.Join(rt.dir, "keys", "privkey.json")}
 }
 
 // loginArgs is login on the copied config, writing to the Docker config

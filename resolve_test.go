@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -12,9 +13,9 @@ import (
 // hosts keep their results and their order.
 func TestResolveHostsDeadline(t *testing.T) {
 	hosts := []hostConfig{
-		{Host: "fast.example.com", Credential: &credentialConfig{Value: "tok"}},
+		{Host: "fast.example.com", Credential: &credentialConfig{Value: "fast-s3cret"}},
 		{Host: "tls-only.example.com"},
-		{Host: "stuck.example.com", Credential: &credentialConfig{Value: "tok2"}},
+		{Host: "stuck.example.com", Credential: &credentialConfig{Value: "stuck-s3cret"}},
 	}
 	block := make(chan struct{})
 	defer close(block)
@@ -28,8 +29,9 @@ func TestResolveHostsDeadline(t *testing.T) {
 	if elapsed := time.Since(start); elapsed > 5*time.Second {
 		t.Fatalf("resolveHosts took %s with a 200ms timeout", elapsed)
 	}
-	if r := results[0]; r.err != nil || r.auth.RegistryToken != "tok" {
-		t.Errorf("fast host: %+v", r)
+	checkNoSecrets(t, []string{"fast-s3cret", "stuck-s3cret"}, "", nil, fmt.Sprint(results[0].err), fmt.Sprint(results[2].err))
+	if r := results[0]; r.err != nil || r.auth.RegistryToken != "fast-s3cret" {
+		t.Errorf("fast host: err %v, or not its token", r.err)
 	}
 	if r := results[1]; !r.skipped {
 		t.Errorf("tls-only host not skipped: %+v", r)
