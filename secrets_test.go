@@ -208,3 +208,30 @@ func TestSecretSweep(t *testing.T) {
 		t.Errorf("file leak: got %q", leak)
 	}
 }
+
+// TestCheckNoSecretsOutputs shows the Go tests' check fails on a secret in
+// any output, and names the output, not the secret.
+func TestCheckNoSecretsOutputs(t *testing.T) {
+	var failed string
+	probe := &fatalRecorder{TB: t, fatal: func(msg string) { failed = msg }}
+	func() {
+		defer func() { recover() }()
+		checkNoSecrets(probe, []string{"s3cr3t"}, "", nil, "clean", "✗ leaked s3cr3t")
+	}()
+	if failed != "secret #1 appears in output #2" {
+		t.Errorf("got %q", failed)
+	}
+}
+
+// fatalRecorder records a Fatalf instead of stopping the test.
+type fatalRecorder struct {
+	testing.TB
+	fatal func(string)
+}
+
+func (r *fatalRecorder) Fatalf(format string, args ...any) {
+	r.fatal(fmt.Sprintf(format, args...))
+	panic("fatal")
+}
+
+func (r *fatalRecorder) Helper() {}
