@@ -1,0 +1,144 @@
+package main
+
+// The config file's YAML, read once into the generic tree the strict
+// decoder in configfile.go works on.
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"unicode/utf8"
+
+	yamlv2 "go.yaml.in/yaml/v2"
+)
+
+// parseYAML turns the config's one YAML document into a generic tree of
+// map[string]any, []any, string, json.Number, bool and nil. The tree is the
+// one sigs.k8s.io/yaml's YAMLToJSONStrict and encoding/json (UseNumber)
+// made of it before, built from a single parse.
+func parseYAML(data []byte) (any, error) {
+	d := yamlv2.NewDecoder(bytes.NewReader(data))
+	// Strict: a key given twice in one mapping is an error, as the YAML
+	// spec requires keys to be unique.
+	d.SetStrict(true)
+	var doc any
+	err := d.Decode(&doc)
+	if err == io.EOF {
+		return nil, nil
+	}
+	// A *TypeError (a duplicate key) comes once the whole document has been
+	// read, so the parser can still look for a second one, the bigger
+	// mistake; any other error stops the parser where it is.
+	var typeErr *yamlv2.TypeError
+	if err != nil && !errors.As(err, &typeErr) {
+		return nil, fmt.Errorf("parse config: %w", err)
+	}
+	// The hosts of a second document would be dropped without a word.
+	var second any
+	if err := d.Decode(&second); err != io.EOF {
+		return nil, errors.New("parse config: want one YAML document, found more")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("parse config: %w", err)
+	}
+	return jsonTree(doc)
+}
+
+// jsonTree converts a tree that yaml.v2 decoded into an interface{} to the
+// tree encoding/json (UseNumber) decodes from sigs.k8s.io/yaml v1.6.0's
+// JSON for it: keys become strings as its convertToJSONableObject makes
+// them, and numbers and strings carry encoding/json's text for them.
+func jsonTree(node any) (any, error) {
+	switch n := node.(type) {
+	case map[any]any:
+		m := make(map[string]any, len(n))
+		for k, v := range n {
+			key, err := jsonKey(k)
+			if err != nil {
+				return nil, err
+			}
+			// 1: and "1": are two keys to YAML but one to JSON, where
+			// sigs.k8s.io/yaml kept either value at random.
+			if _, ok := m[key]; ok {
+				return nil, fmt.Errorf("parse config: key %q is set twice in one mapping (a number or boolean key counts as its text)", key)
+			}
+			if m[key], err = jsonTree(v); err != nil {
+				return nil, err
+			}
+		}
+		return m, nil
+	case []any:
+		l := make([]any, len(n))
+		for i, v := range n {
+			var err error
+			if l[i], err = jsonTree(v); err != nil {
+				return nil, err
+			}
+		}
+		return l, nil
+	case string:
+		return jsonSafeString(n), nil
+	case int:
+		return json.Number(strconv.Itoa(n)), nil
+	case int64:
+		return json.Number(strconv.FormatInt(n, 10)), nil
+	case uint64:
+		return json.Number(strconv.FormatUint(n, 10)), nil
+	case float64:
+		// encoding/json's shortest text for a float64 (1e3 is "1000",
+		// 1e21 is "1e+21"); it has none for .inf, -.inf and .nan.
+		b, err := json.Marshal(n)
+		if err != nil {
+			return nil, errors.New("parse config: a number must be finite, not .inf, -.inf or .nan")
+		}
+		return json.Number(b), nil
+	case bool, nil:
+		return n, nil
+	}
+	// yaml.v2 decodes nothing else into an interface{}.
+	return nil, fmt.Errorf("parse config: unexpected YAML value of type %T", node)
+}
+
+// jsonKey is the string sigs.k8s.io/yaml v1.6.0 makes of a mapping key.
+// Like it, it refuses a null key, a uint64 one (an integer past 2^63-1)
+// and any other; unlike its error, this one names neither the key nor the
+// value beside it, which can be a secret.
+func jsonKey(k any) (string, error) {
+	switch k := k.(type) {
+	case string:
+		return jsonSafeString(k), nil
+	case int:
+		return strconv.Itoa(k), nil
+	case int64:
+		return strconv.FormatInt(k, 10), nil
+	case float64:
+		// go-yaml's text for a float, at the 32-bit precision
+		// sigs.k8s.io/yaml asks for.
+		switch s := strconv.FormatFloat(k, 'g', -1, 32); s {
+		case "+Inf":
+			return ".inf", nil
+		case "-Inf":
+			return "-.inf", nil
+		case "NaN":
+			return ".nan", nil
+		default:
+			return s, nil
+		}
+	case bool:
+		return strconv.FormatBool(k), nil
+	}
+	return "", errors.New("parse config: a key must be a string, a number or a boolean")
+}
+
+// jsonSafeString is s as encoding/json writes it and reads it back: each
+// byte that is not part of valid UTF-8 (only a !!binary scalar has them)
+// becomes U+FFFD, which is what converting to []rune does.
+func jsonSafeString(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	return string([]rune(s))
+}
