@@ -61,6 +61,15 @@ func (o *loginOptions) parse(fs *flag.FlagSet, args []string, usage string, stdi
 	return cfg, hosts, err
 }
 
+// openStore locks and loads the Docker config folder the flags name.
+func (o *loginOptions) openStore() (*dockerStore, error) {
+	dir, err := dockerConfigDir(o.dockerConfig)
+	if err != nil {
+		return nil, err
+	}
+	return openDockerStore(dir)
+}
+
 // check validates the flags once they are all parsed.
 func (o *loginOptions) check() error {
 	if err := o.global.check(); err != nil {
@@ -242,11 +251,11 @@ func storeResults(results []hostResult, reports []hostReport, o loginOptions) er
 		// Every host was skipped: nothing to write, no file to create.
 		return nil
 	}
-	dir, err := dockerConfigDir(o.dockerConfig)
-	if err != nil {
-		return err
-	}
 	if o.dryRun {
+		dir, err := dockerConfigDir(o.dockerConfig)
+		if err != nil {
+			return err
+		}
 		store, err := readDockerStore(dir)
 		if err != nil {
 			return err
@@ -259,7 +268,7 @@ func storeResults(results []hostResult, reports []hostReport, o loginOptions) er
 		}
 		return nil
 	}
-	store, err := openDockerStore(dir)
+	store, err := o.openStore()
 	if err != nil {
 		return err
 	}

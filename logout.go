@@ -16,11 +16,7 @@ func runLogout(g globalOptions, args []string, stdin io.Reader, stdout, stderr i
 	if err != nil {
 		return err
 	}
-	dir, err := dockerConfigDir(o.dockerConfig)
-	if err != nil {
-		return err
-	}
-	store, err := openDockerStore(dir)
+	store, err := o.openStore()
 	if err != nil {
 		return err
 	}
