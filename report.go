@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
@@ -183,15 +184,20 @@ func numericDate(n *json.Number) *time.Time {
 // printText prints the report lines of SPEC 6.8: one line per host on
 // stdout, failures as ✗ lines on stderr. dryRun adds the audit details.
 func printText(reports []hostReport, dryRun bool, now time.Time, stdout, stderr io.Writer) {
+	// One write for the run's lines rather than one per host, flushed
+	// before each ✗ line so that a terminal shows them in host order.
+	out := bufio.NewWriter(stdout)
+	defer out.Flush()
 	for _, r := range reports {
 		switch r.Status {
 		case statusFailed, statusNotStored:
+			out.Flush()
 			fmt.Fprintln(stderr, failureLine(r))
 			continue
 		}
-		fmt.Fprintln(stdout, reportLine(r, now))
+		fmt.Fprintln(out, reportLine(r, now))
 		if dryRun && r.Status == statusWouldStore {
-			printDetails(stdout, r)
+			printDetails(out, r)
 		}
 	}
 }
