@@ -273,9 +273,10 @@ func writeConfigFile(path string, data []byte, rename func(oldpath, newpath stri
 		return err
 	}
 	mode := fs.FileMode(0o600)
+	var existing fs.FileInfo
 	switch fi, err := os.Stat(target); {
 	case err == nil && fi.Mode().IsRegular():
-		mode = fi.Mode().Perm()
+		mode, existing = fi.Mode().Perm(), fi
 	case err != nil && !errors.Is(err, fs.ErrNotExist):
 		return err
 	}
@@ -287,6 +288,9 @@ func writeConfigFile(path string, data []byte, rename func(oldpath, newpath stri
 		return err
 	}
 	defer os.Remove(tmp.Name())
+	if existing != nil {
+		keepOwner(tmp, existing)
+	}
 	if err := writeAndSync(tmp, data, mode); err != nil {
 		return err
 	}
