@@ -286,7 +286,7 @@ func storeResults(results []hostResult, reports []hostReport, o loginOptions) er
 		default:
 			dest, err := store.store(ctx, r.host.Host, r.auth, o.plaintext)
 			if err != nil && ctx.Err() != nil {
-				err = fmt.Errorf("not stored within --timeout %s: %w", formatDuration(o.global.timeout), err)
+				err = fmt.Errorf("not stored within --timeout %s: %w", formatTimeout(o.global.timeout), err)
 			}
 			if err != nil {
 				reports[i].Status, reports[i].Error = statusFailed, oneLineError(err).Error()

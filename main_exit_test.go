@@ -88,3 +88,17 @@ func TestFormatDuration(t *testing.T) {
 		}
 	}
 }
+
+// TestFormatTimeout shows a --timeout echoed in an error as the user
+// wrote it, not rounded like an expiry.
+func TestFormatTimeout(t *testing.T) {
+	for in, want := range map[string]string{"500ms": "500ms", "1m": "1m", "90s": "1m30s", "2s": "2s", "1.5s": "1.5s"} {
+		d, err := time.ParseDuration(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := formatTimeout(d); got != want {
+			t.Errorf("formatTimeout(%s) = %q, want %q", in, got, want)
+		}
+	}
+}
