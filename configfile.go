@@ -9,7 +9,9 @@ import (
 	"maps"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
 )
 
 // configFile is the document; H is the hosts[] entry of its version.
@@ -187,13 +189,19 @@ func decodeValue(at string, node any, v reflect.Value) error {
 		if !ok {
 			return wrongType(at, "a mapping", node)
 		}
-		for _, key := range slices.Sorted(maps.Keys(m)) {
-			f, ok := fieldByTag(v, key)
-			if !ok {
-				return fmt.Errorf("%sunknown field %q", prefix(at), key)
+		tags := tagsOf(v.Type())
+		for k := range m {
+			if _, ok := tags.index[k]; !ok {
+				return tags.firstError(at, m, v)
 			}
-			if err := decodeValue(prefix(at)+key, m[key], f); err != nil {
-				return err
+		}
+		// Every key names a field: visiting the fields in tag order is
+		// visiting the keys in sorted order, and finds the same first error.
+		for _, key := range tags.sorted {
+			if node, ok := m[key]; ok {
+				if err := decodeField(at, key, node, v.Field(tags.index[key])); err != nil {
+					return err
+				}
 			}
 		}
 	case reflect.Slice:
@@ -203,7 +211,7 @@ func decodeValue(at string, node any, v reflect.Value) error {
 		}
 		v.Set(reflect.MakeSlice(v.Type(), len(l), len(l)))
 		for i, e := range l {
-			if err := decodeValue(fmt.Sprintf("%s[%d]", at, i), e, v.Index(i)); err != nil {
+			if err := decodeValue(at+"["+strconv.Itoa(i)+"]", e, v.Index(i)); err != nil {
 				return err
 			}
 		}
@@ -238,16 +246,55 @@ func decodeValue(at string, node any, v reflect.Value) error {
 	return nil
 }
 
-// fieldByTag returns the field of struct v whose json tag is key.
-func fieldByTag(v reflect.Value, key string) (reflect.Value, bool) {
-	t := v.Type()
+// decodeField decodes the value of key in the mapping at at into f. A
+// string, the most common value, is set without building its place.
+func decodeField(at, key string, node any, f reflect.Value) error {
+	if s, ok := node.(string); ok && f.Kind() == reflect.String {
+		f.SetString(s)
+		return nil
+	}
+	return decodeValue(prefix(at)+key, node, f)
+}
+
+// structTags are the json tags of a file type: the field index of each,
+// and the tags sorted.
+type structTags struct {
+	index  map[string]int
+	sorted []string
+}
+
+var tagCache sync.Map // reflect.Type -> *structTags
+
+func tagsOf(t reflect.Type) *structTags {
+	if c, ok := tagCache.Load(t); ok {
+		return c.(*structTags)
+	}
+	c := &structTags{index: map[string]int{}}
 	for i := range t.NumField() {
 		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
-		if name == key && name != "-" {
-			return v.Field(i), true
+		if name != "" && name != "-" {
+			c.index[name] = i
+			c.sorted = append(c.sorted, name)
 		}
 	}
-	return reflect.Value{}, false
+	slices.Sort(c.sorted)
+	tagCache.Store(t, c)
+	return c
+}
+
+// firstError is the error of a mapping m that holds an unknown key: the
+// first unknown key in sorted order, or an error in a known key before it.
+func (tags *structTags) firstError(at string, m map[string]any, v reflect.Value) error {
+	for _, key := range slices.Sorted(maps.Keys(m)) {
+		i, ok := tags.index[key]
+		if !ok {
+			return fmt.Errorf("%sunknown field %q", prefix(at), key)
+		}
+		if err := decodeField(at, key, m[key], v.Field(i)); err != nil {
+			return err
+		}
+	}
+	panic("firstError: every key is known")
 }
 
 func prefix(at string) string {
