@@ -67,6 +67,13 @@ func (h hostConfig) hasCredential() bool {
 	return h.Credential != nil || h.Provider != ""
 }
 
+// isLiteral reports whether h's credential is written in the config as it
+// is sent: resolving it reads no file and asks no server.
+func (h hostConfig) isLiteral() bool {
+	c := h.Credential
+	return h.Provider == "" && c != nil && c.Value != "" && c.Envelope == ""
+}
+
 // hostIndex returns the index of the host named exactly name, or -1.
 func (c *config) hostIndex(name string) int {
 	for i, h := range c.Hosts {

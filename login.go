@@ -211,6 +211,12 @@ func resolveHostsWith(hosts []hostConfig, timeout time.Duration, resolve func(co
 			results[i].skipped = true
 			continue
 		}
+		if h.isLiteral() {
+			// Nothing to wait for: a goroutine per host would cost more
+			// than the host (SPEC 10).
+			results[i].auth, results[i].err = resolve(ctx, h)
+			continue
+		}
 		pending[i] = true
 		go func() {
 			auth, err := resolve(ctx, h)
