@@ -11,7 +11,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 )
 
 // configFile is the document; H is the hosts[] entry of its version.
@@ -169,10 +168,17 @@ func (h v1beta1Host) convert() hostFile {
 // mapping would silently overwrite each other. Errors name the place and
 // the kind of a wrong value, never the value: it can be a secret.
 func decodeNode(at string, node any, dst any) error {
-	return decodeValue(at, node, reflect.ValueOf(dst).Elem())
+	d := decoder{tags: map[reflect.Type]*structTags{}}
+	return d.value(at, node, reflect.ValueOf(dst).Elem())
 }
 
-func decodeValue(at string, node any, v reflect.Value) error {
+// A decoder decodes one document. It reads the json tags of each file
+// type once: a 200-host config has 200 hosts[] entries of one type.
+type decoder struct {
+	tags map[reflect.Type]*structTags
+}
+
+func (d *decoder) value(at string, node any, v reflect.Value) error {
 	if node == nil {
 		// A key written without a value is the same as no key.
 		return nil
@@ -180,7 +186,7 @@ func decodeValue(at string, node any, v reflect.Value) error {
 	switch v.Kind() {
 	case reflect.Pointer:
 		p := reflect.New(v.Type().Elem())
-		if err := decodeValue(at, node, p.Elem()); err != nil {
+		if err := d.value(at, node, p.Elem()); err != nil {
 			return err
 		}
 		v.Set(p)
@@ -189,17 +195,17 @@ func decodeValue(at string, node any, v reflect.Value) error {
 		if !ok {
 			return wrongType(at, "a mapping", node)
 		}
-		tags := tagsOf(v.Type())
+		tags := d.tagsOf(v.Type())
 		for k := range m {
 			if _, ok := tags.index[k]; !ok {
-				return tags.firstError(at, m, v)
+				return d.firstError(at, m, v, tags)
 			}
 		}
 		// Every key names a field: visiting the fields in tag order is
 		// visiting the keys in sorted order, and finds the same first error.
 		for _, key := range tags.sorted {
 			if node, ok := m[key]; ok {
-				if err := decodeField(at, key, node, v.Field(tags.index[key])); err != nil {
+				if err := d.field(at, key, node, v.Field(tags.index[key])); err != nil {
 					return err
 				}
 			}
@@ -211,7 +217,7 @@ func decodeValue(at string, node any, v reflect.Value) error {
 		}
 		v.Set(reflect.MakeSlice(v.Type(), len(l), len(l)))
 		for i, e := range l {
-			if err := decodeValue(at+"["+strconv.Itoa(i)+"]", e, v.Index(i)); err != nil {
+			if err := d.value(at+"["+strconv.Itoa(i)+"]", e, v.Index(i)); err != nil {
 				return err
 			}
 		}
@@ -241,19 +247,19 @@ func decodeValue(at string, node any, v reflect.Value) error {
 		v.Set(reflect.ValueOf(node))
 	default:
 		// Only the file types below reach here; a new field kind is a bug.
-		panic(fmt.Sprintf("decodeValue: unsupported kind %s", v.Kind()))
+		panic(fmt.Sprintf("decoder.value: unsupported kind %s", v.Kind()))
 	}
 	return nil
 }
 
-// decodeField decodes the value of key in the mapping at at into f. A
-// string, the most common value, is set without building its place.
-func decodeField(at, key string, node any, f reflect.Value) error {
+// field decodes the value of key in the mapping at at into f. A string,
+// the most common value, is set without building its place.
+func (d *decoder) field(at, key string, node any, f reflect.Value) error {
 	if s, ok := node.(string); ok && f.Kind() == reflect.String {
 		f.SetString(s)
 		return nil
 	}
-	return decodeValue(prefix(at)+key, node, f)
+	return d.value(prefix(at)+key, node, f)
 }
 
 // structTags are the json tags of a file type: the field index of each,
@@ -263,34 +269,32 @@ type structTags struct {
 	sorted []string
 }
 
-var tagCache sync.Map // reflect.Type -> *structTags
-
-func tagsOf(t reflect.Type) *structTags {
-	if c, ok := tagCache.Load(t); ok {
-		return c.(*structTags)
+func (d *decoder) tagsOf(t reflect.Type) *structTags {
+	if tags, ok := d.tags[t]; ok {
+		return tags
 	}
-	c := &structTags{index: map[string]int{}}
+	tags := &structTags{index: map[string]int{}}
 	for i := range t.NumField() {
 		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
 		if name != "" && name != "-" {
-			c.index[name] = i
-			c.sorted = append(c.sorted, name)
+			tags.index[name] = i
+			tags.sorted = append(tags.sorted, name)
 		}
 	}
-	slices.Sort(c.sorted)
-	tagCache.Store(t, c)
-	return c
+	slices.Sort(tags.sorted)
+	d.tags[t] = tags
+	return tags
 }
 
 // firstError is the error of a mapping m that holds an unknown key: the
 // first unknown key in sorted order, or an error in a known key before it.
-func (tags *structTags) firstError(at string, m map[string]any, v reflect.Value) error {
+func (d *decoder) firstError(at string, m map[string]any, v reflect.Value, tags *structTags) error {
 	for _, key := range slices.Sorted(maps.Keys(m)) {
 		i, ok := tags.index[key]
 		if !ok {
 			return fmt.Errorf("%sunknown field %q", prefix(at), key)
 		}
-		if err := decodeField(at, key, m[key], v.Field(i)); err != nil {
+		if err := d.field(at, key, m[key], v.Field(i)); err != nil {
 			return err
 		}
 	}
