@@ -57,6 +57,11 @@ func TestConfigErrors(t *testing.T) {
 		{"key in another case", v1beta1Header + "hosts: [{Host: r.example, credential: {value: x}}]", `hosts[0]: unknown field "Host"`},
 		{"host missing", v1beta1Header + "hosts: [{credential: {value: x}}]", "hosts[0]: host is required"},
 		{"host not a string", v1beta1Header + "hosts: [{host: 5000, credential: {value: x}}]", "hosts[0]: host must be a string, not a number"},
+		// Of several mistakes in one mapping, the first key in sorted order
+		// is reported, known or not.
+		{"two wrong types", v1beta1Header + "hosts: [{host: 5000, credential: 1}]", "hosts[0]: credential must be a mapping, not a number"},
+		{"wrong type before unknown key", v1beta1Header + "hosts: [{zz: 1, host: 5000, credential: {value: x}}]", "hosts[0]: host must be a string, not a number"},
+		{"unknown key before wrong type", v1beta1Header + "hosts: [{host: 5000, aa: 1, credential: {value: x}}]", `hosts[0]: unknown field "aa"`},
 		{"host with scheme", v1beta1Header + "hosts: [{host: 'https://r.example', credential: {value: x}}]",
 			`hosts[0]: host "https://r.example" must be host[:port], without a scheme`},
 		{"host with path", v1beta1Header + "hosts: [{host: r.example/team, credential: {value: x}}]",
