@@ -10,38 +10,42 @@ import (
 
 // substituteTree expands environment references (see substitute) in the
 // keys and string values of a parsed config, leaving numbers, booleans and
-// nulls as they are. at is where node sits, for errors. The tree is
-// parseYAML's own, so it is changed in place, and a part without a $ is not
-// visited: copying and sorting every mapping of a 200-host config would
-// cost more than reading it.
+// nulls as they are. at is where node sits, for errors. A part without a $
+// is returned as it is: copying and sorting every mapping of a 200-host
+// config would cost more than reading it.
 func substituteTree(at string, node any, lookup func(string) (string, bool)) (any, error) {
 	if !holdsDollar(node) {
 		return node, nil
 	}
 	switch n := node.(type) {
 	case map[string]any:
-		if keyHoldsDollar(n) {
-			return substituteKeys(at, n, lookup)
-		}
+		out := make(map[string]any, len(n))
+		written := make(map[string]string, len(n)) // key -> as written
 		// Sorted, so that of several bad entries the same one is reported
 		// every time.
 		for _, k := range slices.Sorted(maps.Keys(n)) {
-			v, err := substituteTree(prefix(at)+k, n[k], lookup)
+			key, err := substitute(k, lookup)
 			if err != nil {
+				return nil, fmt.Errorf("%skey %q: %w", prefix(at), k, err)
+			}
+			if first, dup := written[key]; dup {
+				return nil, fmt.Errorf("%skeys %q and %q are both %q", prefix(at), first, k, key)
+			}
+			written[key] = k
+			if out[key], err = substituteTree(prefix(at)+key, n[k], lookup); err != nil {
 				return nil, err
 			}
-			n[k] = v
 		}
-		return n, nil
+		return out, nil
 	case []any:
+		out := make([]any, len(n))
 		for i, e := range n {
-			v, err := substituteTree(at+"["+strconv.Itoa(i)+"]", e, lookup)
-			if err != nil {
+			var err error
+			if out[i], err = substituteTree(at+"["+strconv.Itoa(i)+"]", e, lookup); err != nil {
 				return nil, err
 			}
-			n[i] = v
 		}
-		return n, nil
+		return out, nil
 	case string:
 		s, err := substitute(n, lookup)
 		if err != nil {
@@ -67,38 +71,6 @@ func holdsDollar(node any) bool {
 		return strings.Contains(n, "$")
 	}
 	return false
-}
-
-// keyHoldsDollar reports whether a key of m holds a $, which substitution
-// may turn into another key.
-func keyHoldsDollar(m map[string]any) bool {
-	for k := range m {
-		if strings.Contains(k, "$") {
-			return true
-		}
-	}
-	return false
-}
-
-// substituteKeys is substituteTree for a mapping whose keys change: it
-// builds a new mapping and refuses two keys that become one.
-func substituteKeys(at string, n map[string]any, lookup func(string) (string, bool)) (map[string]any, error) {
-	out := make(map[string]any, len(n))
-	written := make(map[string]string, len(n)) // key -> as written
-	for _, k := range slices.Sorted(maps.Keys(n)) {
-		key, err := substitute(k, lookup)
-		if err != nil {
-			return nil, fmt.Errorf("%skey %q: %w", prefix(at), k, err)
-		}
-		if first, dup := written[key]; dup {
-			return nil, fmt.Errorf("%skeys %q and %q are both %q", prefix(at), first, k, key)
-		}
-		written[key] = k
-		if out[key], err = substituteTree(prefix(at)+key, n[k], lookup); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
 }
 
 // substitute expands the environment references in s (SPEC 2.4):
