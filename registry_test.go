@@ -127,15 +127,7 @@ func TestRegistryRoundTrip(t *testing.T) {
 		// the way a registry would a minute after login, without the wait.
 		rt := newRoundTrip(t, func() time.Time { return time.Now().Add(time.Minute) })
 		t.Setenv("FLUX_MIRROR_TEST_EXP", "1s")
-		code, stdout, stderr := runRealLogin(t, rt.loginArgs("--host", rt.tokenHost)...)
-		token := rt.storedToken(t)
-		checkNoSecrets(t, []string{token, rt.privateKey}, rt.dir, rt.stores(), stdout, stderr)
-		if code != 0 {
-			t.Fatalf("login: exit code %d, stderr:\n%s", code, stderr)
-		}
-		if token == "" {
-			t.Fatal("login stored no registry token")
-		}
+		rt.loginTokenHost(t)
 		assertPushRefused(t, rt.tokenHost)
 	})
 
@@ -147,15 +139,7 @@ func TestRegistryRoundTrip(t *testing.T) {
 			t.Fatal(err)
 		}
 		rt.keygen(t)
-		code, stdout, stderr := runRealLogin(t, rt.loginArgs("--host", rt.tokenHost)...)
-		token := rt.storedToken(t)
-		checkNoSecrets(t, []string{token, rt.privateKey}, rt.dir, rt.stores(), stdout, stderr)
-		if code != 0 {
-			t.Fatalf("login: exit code %d, stderr:\n%s", code, stderr)
-		}
-		if token == "" {
-			t.Fatal("login stored no registry token")
-		}
+		rt.loginTokenHost(t)
 		assertPushRefused(t, rt.tokenHost)
 	})
 }
@@ -270,6 +254,21 @@ func (rt *roundTrip) stores() []string {
 func (rt *roundTrip) loginArgs(extra ...string) []string {
 	args := []string{"login", "--plaintext", "-f", filepath.Join(rt.dir, "registry.yaml"), "--docker-config", filepath.Join(rt.dir, "docker")}
 	return append(args, extra...)
+}
+
+// loginTokenHost logs in to the token host alone and fails unless login
+// succeeded and stored a registry token that no output holds.
+func (rt *roundTrip) loginTokenHost(t *testing.T) {
+	t.Helper()
+	code, stdout, stderr := runRealLogin(t, rt.loginArgs("--host", rt.tokenHost)...)
+	token := rt.storedToken(t)
+	checkNoSecrets(t, []string{token, rt.privateKey}, rt.dir, rt.stores(), stdout, stderr)
+	if code != 0 {
+		t.Fatalf("login: exit code %d, stderr:\n%s", code, stderr)
+	}
+	if token == "" {
+		t.Fatal("login stored no registry token")
+	}
 }
 
 func (rt *roundTrip) configJSON() string {
