@@ -25,11 +25,17 @@ type writeFileFunc func(path string, data []byte, perm os.FileMode) error
 
 // runKeygen is the keygen command: flags, then keygen, then one line per
 // file written.
-func runKeygen(args []string, stdout io.Writer) error {
+// keygenFlags is keygen's FlagSet, shared with completion.
+func keygenFlags(dir *string) *flag.FlagSet {
 	fs := flag.NewFlagSet("keygen", flag.ContinueOnError)
+	fs.StringVar(dir, "o", ".", "")
+	fs.StringVar(dir, "output-dir", ".", "")
+	return fs
+}
+
+func runKeygen(args []string, stdout io.Writer) error {
 	var dir string
-	fs.StringVar(&dir, "o", ".", "")
-	fs.StringVar(&dir, "output-dir", ".", "")
+	fs := keygenFlags(&dir)
 	if err := parseCommand(fs, args, keygenUsage, stdout); err != nil {
 		return err
 	}

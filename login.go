@@ -81,12 +81,19 @@ func (o *loginOptions) check() error {
 	return nil
 }
 
-func runLogin(g globalOptions, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	o := loginOptions{global: g}
+// loginFlags is login's FlagSet, shared with completion so that every flag
+// added here completes too.
+func loginFlags(o *loginOptions) *flag.FlagSet {
 	fs := flag.NewFlagSet("login", flag.ContinueOnError)
 	o.register(fs)
 	fs.BoolVar(&o.plaintext, "plaintext", false, "")
 	fs.BoolVar(&o.dryRun, "dry-run", false, "")
+	return fs
+}
+
+func runLogin(g globalOptions, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	o := loginOptions{global: g}
+	fs := loginFlags(&o)
 	cfg, hosts, err := o.parse(fs, args, loginUsage, stdin, stdout)
 	if err != nil {
 		return err

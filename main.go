@@ -17,12 +17,14 @@ const usage = `Usage:
     flux-mirror [--timeout DURATION] [--no-envsubst] login [-f PATH] [--host HOST]... [--docker-config DIR] [--plaintext] [--dry-run] [-o text|json]
     flux-mirror [--timeout DURATION] [--no-envsubst] logout [-f PATH] [--host HOST]... [--docker-config DIR] [-o text|json]
     flux-mirror keygen [-o DIR]
+    flux-mirror completion bash|zsh|fish
     flux-mirror version
 
 Commands:
     login       Resolve the credentials of the config's hosts and store them in the Docker config.
     logout      Erase what login stored for the config's hosts.
     keygen      Write a fresh Ed25519 key pair (privkey.json, pubkey.json) for jwkPath.
+    completion  Print a bash, zsh or fish completion script.
     version     Print the version.
     help        Print this help.
 
@@ -178,6 +180,10 @@ func runCommand(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 		return nil
 	case "help":
 		return runHelp(args, stdout)
+	case "completion":
+		return runCompletion(args, stdout)
+	case completeCommand:
+		return runComplete(g, args, stdout)
 	default:
 		return usagef("unknown command %q", cmd)
 	}
@@ -196,6 +202,8 @@ func runHelp(args []string, stdout io.Writer) error {
 			text = logoutUsage
 		case "keygen":
 			text = keygenUsage
+		case "completion":
+			text = completionUsage
 		case "version", "help":
 		default:
 			return usagef("unknown command %q", args[0])
