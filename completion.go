@@ -64,13 +64,21 @@ complete -o filenames -F _flux_mirror flux-mirror
 const zshCompletion = `#compdef flux-mirror
 # zsh completion for flux-mirror: flux-mirror completion zsh > "${fpath[1]}/_flux-mirror"
 _flux_mirror() {
-    local out directive line
+    local out directive line word
     local -a cands
     out=$("${words[1]}" __complete "${(@)words[2,CURRENT-1]}" "${words[CURRENT]}" 2>/dev/null) || return
     directive=${out##*:}
     for line in "${(@f)out}"; do
         [[ $line == :* || -z $line ]] && continue
-        cands+=("${line%%$'\t'*}:${line#*$'\t'}")
+        # _describe splits word:description at the first unescaped colon,
+        # and a host may hold one (localhost:5000).
+        word=${line%%$'\t'*}
+        word=${word//:/\\:}
+        if [[ $line == *$'\t'* ]]; then
+            cands+=("$word:${line#*$'\t'}")
+        else
+            cands+=("$word")
+        fi
     done
     if (( ${#cands} )); then
         _describe 'flux-mirror' cands
@@ -81,6 +89,10 @@ _flux_mirror() {
     fi
 }
 compdef _flux_mirror flux-mirror
+# Autoloaded from $fpath, this file is the completion function: run it.
+if [[ $funcstack[1] == _flux_mirror || $funcstack[1] == _flux-mirror ]]; then
+    _flux_mirror "$@"
+fi
 `
 
 const fishCompletion = `# fish completion for flux-mirror: flux-mirror completion fish > ~/.config/fish/completions/flux-mirror.fish

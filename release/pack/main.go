@@ -123,7 +123,7 @@ func pack(version, bin, out, baseURL string, files []string, mtime time.Time) er
 }
 
 func writeTarGz(w io.Writer, entries []entry, mtime time.Time) error {
-	gz, err := gzip.NewWriterLevel(w, gzip.BestCompression) // no name, zero time
+	gz, err := gzip.NewWriterLevel(w, gzip.DefaultCompression) // no name, zero time
 	if err != nil {
 		return err
 	}
