@@ -164,6 +164,15 @@ func checkCredential(c credentialFile, d dialect, paths *folder) (*credentialCon
 		if a == "" {
 			return nil, fmt.Errorf("%s[%d] must not be empty", d.audiences, i)
 		}
+		if c.Provider == "aws" {
+			if err := checkAWSAudience(a); err != nil {
+				field := fmt.Sprintf("%s[%d]", d.audiences, i)
+				if d.audiences == "aud" {
+					field = "aud" // v1beta1's is one string, not a list
+				}
+				return nil, fmt.Errorf("%s %q %w with provider \"aws\": the signed X-Audience header joins audiences with commas and trims spaces", field, a, err)
+			}
+		}
 	}
 	if c.Expiration != "" {
 		exp, err := time.ParseDuration(c.Expiration)

@@ -118,3 +118,42 @@ func TestConfigHostNames(t *testing.T) {
 		}
 	}
 }
+
+// TestConfigAWSAudiences pins the aws audiences that would sign like
+// another audience list, and checks the others are not refused.
+func TestConfigAWSAudiences(t *testing.T) {
+	aws := func(auds string) string {
+		return v1beta2Header + "hosts: [{host: r.example, credential: {type: jwt, provider: aws, audiences: " + auds + "}}]"
+	}
+	const why = ` with provider "aws": the signed X-Audience header joins audiences with commas and trims spaces`
+	tests := []struct {
+		name string
+		doc  string
+		want string
+	}{
+		{"comma", aws("['a,b']"), `hosts[0]: credential: audiences[0] "a,b" must not contain a comma` + why},
+		{"leading space", aws("[a, ' b']"), `hosts[0]: credential: audiences[1] " b" must not have surrounding space` + why},
+		{"trailing space", aws("['a ']"), `hosts[0]: credential: audiences[0] "a " must not have surrounding space` + why},
+		{"repeated spaces", aws("['a  b']"), `hosts[0]: credential: audiences[0] "a  b" must not contain repeated spaces` + why},
+		{"tab", aws("[\"a\\tb\"]"), `hosts[0]: credential: audiences[0] "a\tb" must not contain control characters or spaces other than ' '` + why},
+		{"v1beta1 comma", v1beta1Header + "hosts: [{host: r.example, credential: {provider: aws, aud: 'a,b'}}]",
+			`hosts[0]: credential: aud "a,b" must not contain a comma` + why},
+	}
+	dir := t.TempDir()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := parseDoc(dir, tt.doc, nil)
+			if err == nil || err.Error() != tt.want {
+				t.Errorf("error:\n got %v\nwant %q", err, tt.want)
+			}
+		})
+	}
+	// Other providers send one audience each or none in a header: a comma
+	// is theirs to refuse.
+	for _, doc := range []string{aws("['sts.amazonaws.com', 'a b']"),
+		v1beta2Header + "hosts: [{host: r.example, credential: {type: jwt, provider: github, audiences: ['a,b']}}]"} {
+		if _, err := parseDoc(dir, doc, nil); err != nil {
+			t.Errorf("%s: %v", doc, err)
+		}
+	}
+}
