@@ -169,12 +169,17 @@ func signedHeaders(authorization []string) []string {
 	return nil
 }
 
+// numericDate reads a claim's NumericDate, or returns nil when it is not
+// one RFC 3339 (and so JSON) can write: a millisecond epoch, a common
+// issuer bug, is past year 9999. Such a claim is left out of the report
+// rather than failing it after the credential is stored, as jwtExpiry
+// leaves it out of the expiry.
 func numericDate(n *json.Number) *time.Time {
 	if n == nil {
 		return nil
 	}
 	f, err := n.Float64()
-	if err != nil {
+	if err != nil || f < minNumericDate || f > maxNumericDate {
 		return nil
 	}
 	t := time.Unix(int64(f), 0).UTC()
