@@ -3,8 +3,6 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -82,7 +80,6 @@ func newHostReport(cfg *config, h hostConfig, a hostAuth) hostReport {
 		r.Kind, r.Username = kindUserPass, a.Username
 	}
 	if secret != "" {
-		r.Fingerprint = fingerprint(secret)
 		r.Claims = decodeClaims(secret)
 	}
 	if !a.ExpiresAt.IsZero() {
@@ -90,13 +87,6 @@ func newHostReport(cfg *config, h hostConfig, a hostAuth) hostReport {
 		r.ExpiresAt = &t
 	}
 	return r
-}
-
-// fingerprint names a secret without revealing it: the first 8 hex digits
-// of its SHA-256, enough to tell two secrets apart in an audit.
-func fingerprint(secret string) string {
-	sum := sha256.Sum256([]byte(secret))
-	return "sha256:" + hex.EncodeToString(sum[:4])
 }
 
 // tokenClaims are the claims of a JWT-shaped credential, decoded without
