@@ -110,6 +110,9 @@ func loadConfig(flagPath string, stdin io.Reader, substitute bool) (*config, err
 // parseConfig decodes and validates a config document whose paths are
 // relative to dir. A nil lookup turns environment substitution off.
 func parseConfig(data []byte, dir string, lookup func(string) (string, bool)) (*config, error) {
+	if len(data) > maxConfigSize {
+		return nil, errConfigSize
+	}
 	doc, err := parseYAML(data)
 	if err != nil {
 		return nil, err

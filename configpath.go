@@ -31,7 +31,7 @@ func configPath(flagPath string, getenv func(string) string, executable func() (
 // the working directory for stdin (SPEC 2.5).
 func readConfig(path string, stdin io.Reader) (data []byte, dir string, err error) {
 	if path == "-" {
-		if data, err = io.ReadAll(stdin); err != nil {
+		if data, err = readAtMost(stdin); err != nil {
 			return nil, "", fmt.Errorf("read config: %w", err)
 		}
 		if dir, err = os.Getwd(); err != nil {
@@ -39,14 +39,32 @@ func readConfig(path string, stdin io.Reader) (data []byte, dir string, err erro
 		}
 		return data, dir, nil
 	}
-	if data, err = os.ReadFile(path); err != nil {
+	f, err := os.Open(path)
+	if err != nil {
 		return nil, "", fmt.Errorf("open config: %w", err)
+	}
+	defer f.Close()
+	if data, err = readAtMost(f); err != nil {
+		return nil, "", fmt.Errorf("read config: %w", err)
 	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, "", fmt.Errorf("open config: %w", err)
 	}
 	return data, filepath.Dir(abs), nil
+}
+
+// maxConfigSize bounds the config: a 200-host config is about 20 KiB, and
+// a file past the bound (a wrong path, /dev/zero, a hostile pipe) would
+// otherwise be read and parsed whole.
+const maxConfigSize = 4 << 20
+
+var errConfigSize = fmt.Errorf("config is larger than %d MiB", maxConfigSize>>20)
+
+// readAtMost reads r to the end, but no more than one byte past
+// maxConfigSize: enough for parseConfig to refuse it.
+func readAtMost(r io.Reader) ([]byte, error) {
+	return io.ReadAll(io.LimitReader(r, maxConfigSize+1))
 }
 
 // folder is the config folder, which path fields must stay inside.

@@ -44,14 +44,26 @@ func parseYAML(data []byte) (any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("parse config: %w", err)
 	}
-	return jsonTree(doc)
+	return jsonTree(doc, 1)
 }
+
+// maxConfigDepth bounds how deep mappings and lists may nest. A config
+// needs 6 levels (hosts[].tls.clientAuth.certificate); sync's artifacts
+// and charts a few more. Every later pass over the tree recurses once per
+// level, so a bound keeps a hostile file from costing more than its size.
+const maxConfigDepth = 100
 
 // jsonTree converts a tree that yaml.v2 decoded into an interface{} to the
 // tree encoding/json (UseNumber) decodes from sigs.k8s.io/yaml v1.6.0's
 // JSON for it: keys become strings as its convertToJSONableObject makes
 // them, and numbers and strings carry encoding/json's text for them.
-func jsonTree(node any) (any, error) {
+func jsonTree(node any, depth int) (any, error) {
+	switch node.(type) {
+	case map[any]any, []any:
+		if depth > maxConfigDepth {
+			return nil, fmt.Errorf("parse config: mappings and lists nest deeper than %d levels", maxConfigDepth)
+		}
+	}
 	switch n := node.(type) {
 	case map[any]any:
 		m := make(map[string]any, len(n))
@@ -65,7 +77,7 @@ func jsonTree(node any) (any, error) {
 			if _, ok := m[key]; ok {
 				return nil, fmt.Errorf("parse config: key %q is set twice in one mapping (a number or boolean key counts as its text)", key)
 			}
-			if m[key], err = jsonTree(v); err != nil {
+			if m[key], err = jsonTree(v, depth+1); err != nil {
 				return nil, err
 			}
 		}
@@ -74,7 +86,7 @@ func jsonTree(node any) (any, error) {
 		l := make([]any, len(n))
 		for i, v := range n {
 			var err error
-			if l[i], err = jsonTree(v); err != nil {
+			if l[i], err = jsonTree(v, depth+1); err != nil {
 				return nil, err
 			}
 		}
