@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // configPath returns the config to read (SPEC 2.1): --config if set, else
@@ -98,7 +99,7 @@ func (f *folder) confine(field, p string) (string, error) {
 	}
 	rel := p
 	if filepath.IsAbs(p) {
-		r, err := filepath.Rel(f.dir, p)
+		r, err := f.relative(p)
 		if err != nil {
 			return "", f.escapes(field, p)
 		}
@@ -122,6 +123,26 @@ func (f *folder) confine(field, p string) (string, error) {
 	default:
 		return "", fmt.Errorf("%s %q: %w", field, p, err)
 	}
+}
+
+// relative returns the absolute path p relative to the folder. It keeps
+// what follows the folder as written: filepath.Rel would drop "sym/.." as
+// text, where the kernel, and os.Root, climb from the symlink's target.
+// A path that does not start with the folder has its parent folder
+// resolved first, as the kernel would, and is compared with the real
+// folder.
+func (f *folder) relative(p string) (string, error) {
+	if rest, ok := strings.CutPrefix(p, f.dir+string(filepath.Separator)); ok {
+		return rest, nil
+	}
+	base := f.dir
+	dir, name := splitLast(p)
+	if realDir, err := filepath.EvalSymlinks(dir); err == nil {
+		if realBase, err := filepath.EvalSymlinks(f.dir); err == nil {
+			base, p = realBase, filepath.Join(realDir, name)
+		}
+	}
+	return filepath.Rel(base, p)
 }
 
 func (f *folder) escapes(field, p string) error {
