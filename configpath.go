@@ -159,3 +159,17 @@ func (c *config) readFile(rel string) ([]byte, error) {
 	defer root.Close()
 	return root.ReadFile(rel)
 }
+
+// splitLast splits path into the folder and the last name in it, leaving
+// the folder as written: "a/sym/../b" is "a/sym/.." and "b".
+func splitLast(path string) (dir, name string) {
+	path = strings.TrimRight(path, string(filepath.Separator))
+	i := strings.LastIndexByte(path, filepath.Separator)
+	switch {
+	case i < 0:
+		return ".", path
+	case i == 0:
+		return string(filepath.Separator), path[1:]
+	}
+	return path[:i], path[i+1:]
+}
