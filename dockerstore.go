@@ -332,8 +332,22 @@ func resolveSymlinks(path string) (string, error) {
 		return resolved, err
 	}
 	// path, or the end of its chain of links, does not exist: walk the
-	// chain by hand to the missing name.
+	// chain by hand to the missing name. A relative link is relative to
+	// the folder the link is in as the kernel finds it, with the symlinks
+	// on the way resolved first: joined as text, "../x" in a link reached
+	// through a symlinked folder would climb from the symlink's place, not
+	// the folder's, and name another file.
 	for range 255 {
+		dir, name := splitLast(path)
+		realDir, err := filepath.EvalSymlinks(dir)
+		if errors.Is(err, fs.ErrNotExist) {
+			// No folder to create the file in; the write will say so.
+			return filepath.Clean(path), nil
+		}
+		if err != nil {
+			return "", err
+		}
+		path = filepath.Join(realDir, name)
 		fi, err := os.Lstat(path)
 		if errors.Is(err, fs.ErrNotExist) {
 			return path, nil
@@ -349,7 +363,9 @@ func resolveSymlinks(path string) (string, error) {
 			return "", err
 		}
 		if !filepath.IsAbs(link) {
-			link = filepath.Join(filepath.Dir(path), link)
+			// Not filepath.Join, which would clean "sym/.." away as text:
+			// the next round's EvalSymlinks resolves it as the kernel does.
+			link = realDir + string(filepath.Separator) + link
 		}
 		path = link
 	}

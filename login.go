@@ -105,6 +105,9 @@ func runLogin(g globalOptions, args []string, stdin io.Reader, stdout, stderr io
 			reports[i].Status, reports[i].Error = statusSkipped, "no credential configured"
 		}
 	}
+	if !failed && (o.dryRun || o.output == "json") {
+		addFingerprints(reports, results)
+	}
 	if failed {
 		// Nothing is stored unless every host resolved: report only the
 		// failures.

@@ -3,8 +3,6 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -82,7 +80,6 @@ func newHostReport(cfg *config, h hostConfig, a hostAuth) hostReport {
 		r.Kind, r.Username = kindUserPass, a.Username
 	}
 	if secret != "" {
-		r.Fingerprint = fingerprint(secret)
 		r.Claims = decodeClaims(secret)
 	}
 	if !a.ExpiresAt.IsZero() {
@@ -90,13 +87,6 @@ func newHostReport(cfg *config, h hostConfig, a hostAuth) hostReport {
 		r.ExpiresAt = &t
 	}
 	return r
-}
-
-// fingerprint names a secret without revealing it: the first 8 hex digits
-// of its SHA-256, enough to tell two secrets apart in an audit.
-func fingerprint(secret string) string {
-	sum := sha256.Sum256([]byte(secret))
-	return "sha256:" + hex.EncodeToString(sum[:4])
 }
 
 // tokenClaims are the claims of a JWT-shaped credential, decoded without
@@ -169,12 +159,17 @@ func signedHeaders(authorization []string) []string {
 	return nil
 }
 
+// numericDate reads a claim's NumericDate, or returns nil when it is not
+// one RFC 3339 (and so JSON) can write: a millisecond epoch, a common
+// issuer bug, is past year 9999. Such a claim is left out of the report
+// rather than failing it after the credential is stored, as jwtExpiry
+// leaves it out of the expiry.
 func numericDate(n *json.Number) *time.Time {
 	if n == nil {
 		return nil
 	}
 	f, err := n.Float64()
-	if err != nil {
+	if err != nil || f < minNumericDate || f > maxNumericDate {
 		return nil
 	}
 	t := time.Unix(int64(f), 0).UTC()
