@@ -109,7 +109,7 @@ func TestHelperChoice(t *testing.T) {
 				}
 			}
 			a := hostAuth{Username: "user", Password: testPassword}
-			s, err := openDockerStore(dir)
+			s, err := openDockerStore(dir, testLockWait)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -148,7 +148,7 @@ func TestHelperStore(t *testing.T) {
 	rec := fakeHelper(t, bin, "fake")
 	writeConfig(t, dir, `{"auths":{"ghcr.io":{"auth":"b2xkOnBhc3M=","registrytoken":"`+testToken+`","email":"me@example.com"},"docker.io":{"auth":"b2xkOnBhc3M="}},"credsStore":"fake"}`)
 	var stderr bytes.Buffer
-	s, err := openDockerStore(dir)
+	s, err := openDockerStore(dir, testLockWait)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -225,7 +225,7 @@ func TestDetectedHelperPersistedAfterStore(t *testing.T) {
 
 	// A failing helper store persists nothing.
 	t.Setenv("FAKE_HELPER_FAIL", "pass not initialized")
-	s, err := openDockerStore(dir)
+	s, err := openDockerStore(dir, testLockWait)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -244,7 +244,7 @@ func TestDetectedHelperPersistedAfterStore(t *testing.T) {
 	// Fresh is judged on the config as loaded: the registry token stored
 	// first in the same run does not stop detection for the next host.
 	t.Setenv("FAKE_HELPER_FAIL", "")
-	s, err = openDockerStore(dir)
+	s, err = openDockerStore(dir, testLockWait)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -295,7 +295,7 @@ func TestHelperFailure(t *testing.T) {
 			}
 			content := `{"auths":{"ghcr.io":{"auth":"b2xkOnBhc3M="}},"credsStore":"fake"}`
 			writeConfig(t, dir, content)
-			s, err := openDockerStore(dir)
+			s, err := openDockerStore(dir, testLockWait)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -325,7 +325,7 @@ func TestHelperTimeout(t *testing.T) {
 	dir, bin := storeWorld(t)
 	fakeProgram(t, bin, "docker-credential-slow", "exec sleep 60")
 	writeConfig(t, dir, `{"credsStore":"slow"}`)
-	s, err := openDockerStore(dir)
+	s, err := openDockerStore(dir, testLockWait)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -375,7 +375,7 @@ func TestMaliciousHelperNameRefused(t *testing.T) {
 				`{"credHelpers":{"ghcr.io":` + string(nameJSON) + `}}`,
 			} {
 				writeConfig(t, dir, config)
-				s, err := openDockerStore(dir)
+				s, err := openDockerStore(dir, testLockWait)
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -14,6 +14,7 @@ import (
 	"runtime"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // configFileName is the Docker config file in its folder; docker has no way
@@ -72,14 +73,21 @@ func dockerConfigDir(flagDir string) (string, error) {
 }
 
 // openDockerStore locks the Docker config folder dir and loads its
-// config.json. The lock is taken before reading, so that a concurrent login
-// that stores after us has read our entries first and loses none of them.
-func openDockerStore(dir string) (*dockerStore, error) {
+// config.json, waiting at most lockWait for another run's lock. The lock is
+// taken before reading, so that a concurrent login that stores after us has
+// read our entries first and loses none of them. It sits beside
+// config.json's resolved target, where the write happens: two folders
+// whose config.json link to one file must share it.
+func openDockerStore(dir string, lockWait time.Duration) (*dockerStore, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("creating the docker config folder: %w", err)
 	}
 	path := filepath.Join(dir, configFileName)
-	lock, err := lockFile(path + ".lock")
+	target, existing, err := configTarget(path)
+	if err != nil {
+		return nil, err
+	}
+	lock, err := lockConfig(target, existing, lockWait)
 	if err != nil {
 		return nil, fmt.Errorf("locking the docker config: %w", err)
 	}
@@ -124,7 +132,7 @@ func loadDockerStore(path string) (*dockerStore, error) {
 	s := &dockerStore{path: path, helperStderr: os.Stderr, rename: os.Rename}
 	// A missing file, or a dangling config.json symlink, is an empty config,
 	// as for docker.
-	data, err := os.ReadFile(path)
+	data, err := readConfigFile(path)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("reading the docker config: %w", err)
 	}
@@ -139,6 +147,24 @@ func loadDockerStore(path string) (*dockerStore, error) {
 		s.detected = defaultHelper(runtime.GOOS, exec.LookPath)
 	}
 	return s, nil
+}
+
+// readConfigFile reads the config.json at path, refusing anything but a
+// regular file (configTarget's rule) without blocking on a FIFO.
+func readConfigFile(path string) ([]byte, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|openNoBlock, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, errNotRegular(path, fi.Mode())
+	}
+	return io.ReadAll(f)
 }
 
 // registryKey is the auths key and helper ServerURL for host. Every Docker
@@ -275,7 +301,9 @@ func writeConfigFile(path string, data []byte, rename func(oldpath, newpath stri
 	mode := fs.FileMode(0o600)
 	var existing fs.FileInfo
 	switch fi, err := os.Stat(target); {
-	case err == nil && fi.Mode().IsRegular():
+	case err == nil && !fi.Mode().IsRegular():
+		return errNotRegular(path, fi.Mode())
+	case err == nil:
 		mode, existing = fi.Mode().Perm(), fi
 	case err != nil && !errors.Is(err, fs.ErrNotExist):
 		return err

@@ -133,7 +133,7 @@ func TestReadOnlyFolder(t *testing.T) {
 	content := `{"auths":{"quay.io":{}}}`
 	writeConfig(t, dir, content)
 	// Open first, so that the lock file exists and the failure is the write.
-	s, err := openDockerStore(dir)
+	s, err := openDockerStore(dir, testLockWait)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -193,7 +193,7 @@ func TestRenameFallback(t *testing.T) {
 			writeConfig(t, dir, content)
 			path := filepath.Join(dir, configFileName)
 			before, _ := os.Stat(path)
-			s, err := openDockerStore(dir)
+			s, err := openDockerStore(dir, testLockWait)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -230,7 +230,7 @@ func TestConcurrentStores(t *testing.T) {
 	errs := make([]error, n)
 	for i := range n {
 		wg.Go(func() {
-			s, err := openDockerStore(dir)
+			s, err := openDockerStore(dir, testLockWait)
 			if err != nil {
 				errs[i] = err
 				return

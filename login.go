@@ -67,7 +67,7 @@ func (o *loginOptions) openStore() (*dockerStore, error) {
 	if err != nil {
 		return nil, err
 	}
-	return openDockerStore(dir)
+	return openDockerStore(dir, o.global.timeout)
 }
 
 // check validates the flags once they are all parsed.
