@@ -26,14 +26,19 @@ const openNoBlock = syscall.O_NONBLOCK
 // folder's owner out.
 func openLockFile(path string, owner fs.FileInfo) (*os.File, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|syscall.O_NOFOLLOW, 0o600)
-	if errors.Is(err, fs.ErrPermission) {
-		f, err = os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
-	}
-	if errors.Is(err, fs.ErrPermission) {
-		if rerr := replaceLockFile(path); rerr != nil {
-			return nil, fmt.Errorf("%w, and it cannot be replaced: %w", err, rerr)
+	if errors.Is(err, syscall.EACCES) {
+		ro, rerr := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+		if errors.Is(rerr, syscall.EACCES) {
+			if rerr = replaceLockFile(path); rerr != nil {
+				return nil, fmt.Errorf("%w, and it cannot be replaced: %w", err, rerr)
+			}
+			ro, rerr = os.OpenFile(path, os.O_RDWR|syscall.O_NOFOLLOW, 0)
 		}
-		f, err = os.OpenFile(path, os.O_RDWR|syscall.O_NOFOLLOW, 0)
+		if rerr == nil || !errors.Is(rerr, fs.ErrNotExist) {
+			// Otherwise the lock is missing, and the first error (a
+			// folder we may not create it in) says why.
+			f, err = ro, rerr
+		}
 	}
 	if errors.Is(err, syscall.ELOOP) {
 		return nil, fmt.Errorf("%s is a symbolic link: refusing to follow it", path)
