@@ -116,10 +116,10 @@ func TestHelperChoice(t *testing.T) {
 			defer s.close()
 			path := filepath.Join(dir, configFileName)
 			want := destination{Helper: tc.want, Path: path}
-			if got := s.where(tc.host, a, tc.plaintext); got != want {
-				t.Errorf("where: %+v, want %+v", got, want)
+			if got, _, err := s.where(tc.host, a, tc.plaintext); got != want || err != nil {
+				t.Errorf("where: %+v, %v; want %+v", got, err, want)
 			}
-			if got := s.where(tc.host, hostAuth{RegistryToken: testToken}, tc.plaintext); got != (destination{Path: path}) {
+			if got, _, err := s.where(tc.host, hostAuth{RegistryToken: testToken}, tc.plaintext); got != (destination{Path: path}) || err != nil {
 				t.Errorf("where for a registry token: %+v, want config.json", got)
 			}
 			got, err := s.store(context.Background(), tc.host, a, tc.plaintext)

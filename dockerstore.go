@@ -184,31 +184,21 @@ func registryKey(host string) string {
 // config.json. ctx bounds a helper call.
 func (s *dockerStore) store(ctx context.Context, host string, a hostAuth, plaintext bool) (destination, error) {
 	key := registryKey(host)
-	dest := destination{Path: s.path}
-	if a.RegistryToken != "" {
-		// A helper holds username/secret pairs only, and docker and
-		// go-containerregistry read registrytoken from the file even when a
-		// helper is configured (SPEC 5). The token replaces the whole entry.
+	dest, detected, err := s.where(host, a, plaintext)
+	if err != nil {
+		return destination{}, err
+	}
+	switch {
+	case a.RegistryToken != "":
+		// The token replaces the whole entry.
 		s.cfg.auths[key] = authEntry{"registrytoken": jsonString(a.RegistryToken)}
 		return dest, nil
-	}
-	if a.Username == "" {
-		// docker refuses to load an auth with an empty username, and a
-		// helper answer without one reads back as no credential.
-		return destination{}, errors.New("no username to store the password with")
-	}
-	helper, detected := s.helperFor(key, plaintext)
-	if helper == "" {
-		if strings.Contains(a.Username, ":") {
-			// auth splits on the first ':' when read: the pair would come back
-			// with the wrong username and password.
-			return destination{}, fmt.Errorf("username %q contains ':', which config.json's auth field cannot hold", a.Username)
-		}
+	case dest.Helper == "":
 		auth := base64.StdEncoding.EncodeToString([]byte(a.Username + ":" + a.Password))
 		s.cfg.auths[key] = authEntry{"auth": jsonString(auth)}
 		return dest, nil
 	}
-	if err := storeWithHelper(ctx, helper, key, a.Username, a.Password, s.helperStderr); err != nil {
+	if err := storeWithHelper(ctx, dest.Helper, key, a.Username, a.Password, s.helperStderr); err != nil {
 		return destination{}, err
 	}
 	// What docker's nativeStore.Store leaves in the file: an empty entry, so
@@ -222,19 +212,41 @@ func (s *dockerStore) store(ctx context.Context, host string, a hostAuth, plaint
 	if detected {
 		// docker persists the store it detected on its next save; we do so
 		// only once a credential is actually in it.
-		s.cfg.setCredsStore(helper)
+		s.cfg.setCredsStore(dest.Helper)
 	}
-	dest.Helper = helper
 	return dest, nil
 }
 
-// where is the destination store would choose for a, without storing it.
-func (s *dockerStore) where(host string, a hostAuth, plaintext bool) destination {
-	dest := destination{Path: s.path}
-	if a.RegistryToken == "" {
-		dest.Helper, _ = s.helperFor(registryKey(host), plaintext)
+// where is the destination store would choose for a, and whether its
+// helper is one detected on a fresh config, after every check store runs
+// short of storing: --dry-run's answer, and store's first step, so that a
+// dry run fails exactly where a login would.
+func (s *dockerStore) where(host string, a hostAuth, plaintext bool) (dest destination, detected bool, err error) {
+	dest = destination{Path: s.path}
+	if a.RegistryToken != "" {
+		// A helper holds username/secret pairs only, and docker and
+		// go-containerregistry read registrytoken from the file even when a
+		// helper is configured (SPEC 5).
+		return dest, false, nil
 	}
-	return dest
+	if a.Username == "" {
+		// docker refuses to load an auth with an empty username, and a
+		// helper answer without one reads back as no credential.
+		return destination{}, false, errors.New("no username to store the password with")
+	}
+	dest.Helper, detected = s.helperFor(registryKey(host), plaintext)
+	if dest.Helper == "" {
+		if strings.Contains(a.Username, ":") {
+			// auth splits on the first ':' when read: the pair would come back
+			// with the wrong username and password.
+			return destination{}, false, fmt.Errorf("username %q contains ':', which config.json's auth field cannot hold", a.Username)
+		}
+		return dest, false, nil
+	}
+	if _, err := findHelper(dest.Helper, "store"); err != nil {
+		return destination{}, false, err
+	}
+	return dest, detected, nil
 }
 
 // erase removes what is stored for host: the credential in the helper that

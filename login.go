@@ -70,6 +70,16 @@ func (o *loginOptions) openStore() (*dockerStore, error) {
 	return openDockerStore(dir, o.global.timeout)
 }
 
+// readStore loads the Docker config folder the flags name without locking
+// or creating anything, for --dry-run.
+func (o *loginOptions) readStore() (*dockerStore, error) {
+	dir, err := dockerConfigDir(o.dockerConfig)
+	if err != nil {
+		return nil, err
+	}
+	return readDockerStore(dir)
+}
+
 // check validates the flags once they are all parsed.
 func (o *loginOptions) check() error {
 	if err := o.global.check(); err != nil {
@@ -257,31 +267,18 @@ func storeResults(results []hostResult, reports []hostReport, o loginOptions) er
 		// Every host was skipped: nothing to write, no file to create.
 		return nil
 	}
+	var store *dockerStore
+	var err error
 	if o.dryRun {
-		dir, err := dockerConfigDir(o.dockerConfig)
-		if err != nil {
-			return err
-		}
-		store, err := readDockerStore(dir)
-		if err != nil {
-			return err
-		}
-		for i, r := range results {
-			if !r.skipped {
-				reports[i].setDestination(store.where(r.host.Host, r.auth, o.plaintext))
-				reports[i].Status = statusWouldStore
-			}
-		}
-		return nil
+		store, err = o.readStore()
+	} else {
+		store, err = o.openStore()
 	}
-	store, err := o.openStore()
 	if err != nil {
 		return err
 	}
 	defer store.close()
 
-	ctx, cancel := context.WithTimeout(context.Background(), o.global.timeout)
-	defer cancel()
 	var failedHost string
 	for i, r := range results {
 		switch {
@@ -290,10 +287,7 @@ func storeResults(results []hostResult, reports []hostReport, o loginOptions) er
 			reports[i].Status = statusNotStored
 			reports[i].Error = fmt.Sprintf("not stored: host %q failed before it", failedHost)
 		default:
-			dest, err := store.store(ctx, r.host.Host, r.auth, o.plaintext)
-			if err != nil && ctx.Err() != nil {
-				err = fmt.Errorf("not stored within --timeout %s: %w", formatTimeout(o.global.timeout), err)
-			}
+			dest, err := o.storeOne(store, r)
 			if err != nil {
 				reports[i].Status, reports[i].Error = statusFailed, oneLineError(err).Error()
 				failedHost = r.host.Host
@@ -301,7 +295,13 @@ func storeResults(results []hostResult, reports []hostReport, o loginOptions) er
 			}
 			reports[i].setDestination(dest)
 			reports[i].Status = statusStored
+			if o.dryRun {
+				reports[i].Status = statusWouldStore
+			}
 		}
+	}
+	if o.dryRun {
+		return nil
 	}
 	if err := store.save(); err != nil {
 		for i := range reports {
@@ -312,6 +312,22 @@ func storeResults(results []hostResult, reports []hostReport, o loginOptions) er
 		return err
 	}
 	return nil
+}
+
+// storeOne stores r's credential, under a --timeout of its own (SPEC 7),
+// or with --dry-run runs the same checks and only says where it would go.
+func (o loginOptions) storeOne(store *dockerStore, r hostResult) (destination, error) {
+	if o.dryRun {
+		dest, _, err := store.where(r.host.Host, r.auth, o.plaintext)
+		return dest, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), o.global.timeout)
+	defer cancel()
+	dest, err := store.store(ctx, r.host.Host, r.auth, o.plaintext)
+	if err != nil && ctx.Err() != nil {
+		err = fmt.Errorf("not stored within --timeout %s: %w", formatTimeout(o.global.timeout), err)
+	}
+	return dest, err
 }
 
 func anyResolved(results []hostResult) bool {
