@@ -259,9 +259,9 @@ func resolveHostsWith(hosts []hostConfig, timeout time.Duration, resolve func(co
 }
 
 // storeResults stores every resolved credential in one Docker config
-// write, or with --dry-run only works out where each would go, and fills in
-// the reports. A host that fails to store stops the run; the hosts stored
-// before it are still written.
+// write, or with --dry-run runs the same checks and only works out where
+// each would go, and fills in the reports. A host that fails to store (or
+// its checks) stops the run; the hosts stored before it are still written.
 func storeResults(results []hostResult, reports []hostReport, o loginOptions) error {
 	if !anyResolved(results) {
 		// Every host was skipped: nothing to write, no file to create.
