@@ -115,36 +115,32 @@ func eraseWithHelper(ctx context.Context, name, key string, stderr io.Writer) (b
 // (a broken or hostile helper could echo its stdin back), in which case the
 // message is withheld. The helper's stderr goes to stderr, as with docker.
 func runHelper(ctx context.Context, name, verb string, stdin []byte, secret string, stderr io.Writer) (string, error) {
-	// The name comes from config.json. One with a path separator or a
-	// leading dot could point outside PATH (docker-credential-../../tmp/x)
-	// or at a hidden file: never run it.
-	if name == "" || strings.ContainsAny(name, `/\`) || strings.HasPrefix(name, ".") {
-		return "", fmt.Errorf("credential helper name %q refused: it must not be empty, contain a path separator or start with \".\"", name)
-	}
 	program := helperPrefix + name
-	path, err := exec.LookPath(program)
-	switch {
-	case errors.Is(err, exec.ErrNotFound) && verb == "store":
-		return "", fmt.Errorf("%s %s: %s not found in $PATH; install it, or use --plaintext to store the credential in config.json", program, verb, program)
-	case errors.Is(err, exec.ErrNotFound):
-		return "", fmt.Errorf("%s %s: %s not found in $PATH", program, verb, program)
-	case err != nil:
-		return "", fmt.Errorf("%s %s: %w", program, verb, err)
+	path, err := findHelper(name, verb)
+	if err != nil {
+		return "", err
 	}
+	// overflow ends the helper at once, as the deadline would.
+	ctx, overflow := context.WithCancel(ctx)
+	defer overflow()
 	cmd := exec.CommandContext(ctx, path, verb)
+	inOwnProcessGroup(cmd)
 	cmd.Stdin = bytes.NewReader(stdin)
-	var stdout bytes.Buffer
-	cmd.Stdout = &stdout
+	stdout := &boundedOutput{overflow: overflow}
+	cmd.Stdout = stdout
 	cmd.Stderr = stderr
 	cmd.WaitDelay = helperWaitDelay
 	err = cmd.Run()
+	if stdout.tooLarge() {
+		return "", fmt.Errorf("%s %s: %w", program, verb, errOutputTooLarge)
+	}
 	if errors.Is(err, exec.ErrWaitDelay) {
 		// The helper exited 0, the protocol's success, but a child of it
 		// (an agent or daemon it started) still holds its stdout: its
 		// answer is what it wrote before exiting.
 		err = nil
 	}
-	out := strings.TrimSpace(stdout.String())
+	out := strings.TrimSpace(stdout.buf.String())
 	if err == nil {
 		return out, nil
 	}
@@ -158,6 +154,27 @@ func runHelper(ctx context.Context, name, verb string, stdin []byte, secret stri
 		return "", fmt.Errorf("%s %s: %w", program, verb, err)
 	}
 	return out, fmt.Errorf("%s %s: %s", program, verb, out)
+}
+
+// findHelper is the path of the credential helper name's program, for a
+// call of verb, or why it cannot be run. The name comes from config.json.
+// One with a path separator or a leading dot could point outside PATH
+// (docker-credential-../../tmp/x) or at a hidden file: never run it.
+func findHelper(name, verb string) (string, error) {
+	if name == "" || strings.ContainsAny(name, `/\`) || strings.HasPrefix(name, ".") {
+		return "", fmt.Errorf("credential helper name %q refused: it must not be empty, contain a path separator or start with \".\"", name)
+	}
+	program := helperPrefix + name
+	path, err := exec.LookPath(program)
+	switch {
+	case errors.Is(err, exec.ErrNotFound) && verb == "store":
+		return "", fmt.Errorf("%s %s: %s not found in $PATH; install it, or use --plaintext to store the credential in config.json", program, verb, program)
+	case errors.Is(err, exec.ErrNotFound):
+		return "", fmt.Errorf("%s %s: %s not found in $PATH", program, verb, program)
+	case err != nil:
+		return "", fmt.Errorf("%s %s: %w", program, verb, err)
+	}
+	return path, nil
 }
 
 // containsSecret reports whether out holds secret as given or as it is

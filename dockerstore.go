@@ -14,6 +14,7 @@ import (
 	"runtime"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // configFileName is the Docker config file in its folder; docker has no way
@@ -72,14 +73,21 @@ func dockerConfigDir(flagDir string) (string, error) {
 }
 
 // openDockerStore locks the Docker config folder dir and loads its
-// config.json. The lock is taken before reading, so that a concurrent login
-// that stores after us has read our entries first and loses none of them.
-func openDockerStore(dir string) (*dockerStore, error) {
+// config.json, waiting at most lockWait for another run's lock. The lock is
+// taken before reading, so that a concurrent login that stores after us has
+// read our entries first and loses none of them. It sits beside
+// config.json's resolved target, where the write happens: two folders
+// whose config.json link to one file must share it.
+func openDockerStore(dir string, lockWait time.Duration) (*dockerStore, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("creating the docker config folder: %w", err)
 	}
 	path := filepath.Join(dir, configFileName)
-	lock, err := lockFile(path + ".lock")
+	target, existing, err := configTarget(path)
+	if err != nil {
+		return nil, err
+	}
+	lock, err := lockConfig(target, existing, lockWait)
 	if err != nil {
 		return nil, fmt.Errorf("locking the docker config: %w", err)
 	}
@@ -124,7 +132,7 @@ func loadDockerStore(path string) (*dockerStore, error) {
 	s := &dockerStore{path: path, helperStderr: os.Stderr, rename: os.Rename}
 	// A missing file, or a dangling config.json symlink, is an empty config,
 	// as for docker.
-	data, err := os.ReadFile(path)
+	data, err := readConfigFile(path)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("reading the docker config: %w", err)
 	}
@@ -139,6 +147,24 @@ func loadDockerStore(path string) (*dockerStore, error) {
 		s.detected = defaultHelper(runtime.GOOS, exec.LookPath)
 	}
 	return s, nil
+}
+
+// readConfigFile reads the config.json at path, refusing anything but a
+// regular file (configTarget's rule) without blocking on a FIFO.
+func readConfigFile(path string) ([]byte, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|openNoBlock, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, errNotRegular(path, fi.Mode())
+	}
+	return io.ReadAll(f)
 }
 
 // registryKey is the auths key and helper ServerURL for host. Every Docker
@@ -158,31 +184,21 @@ func registryKey(host string) string {
 // config.json. ctx bounds a helper call.
 func (s *dockerStore) store(ctx context.Context, host string, a hostAuth, plaintext bool) (destination, error) {
 	key := registryKey(host)
-	dest := destination{Path: s.path}
-	if a.RegistryToken != "" {
-		// A helper holds username/secret pairs only, and docker and
-		// go-containerregistry read registrytoken from the file even when a
-		// helper is configured (SPEC 5). The token replaces the whole entry.
+	dest, detected, err := s.where(host, a, plaintext)
+	if err != nil {
+		return destination{}, err
+	}
+	switch {
+	case a.RegistryToken != "":
+		// The token replaces the whole entry.
 		s.cfg.auths[key] = authEntry{"registrytoken": jsonString(a.RegistryToken)}
 		return dest, nil
-	}
-	if a.Username == "" {
-		// docker refuses to load an auth with an empty username, and a
-		// helper answer without one reads back as no credential.
-		return destination{}, errors.New("no username to store the password with")
-	}
-	helper, detected := s.helperFor(key, plaintext)
-	if helper == "" {
-		if strings.Contains(a.Username, ":") {
-			// auth splits on the first ':' when read: the pair would come back
-			// with the wrong username and password.
-			return destination{}, fmt.Errorf("username %q contains ':', which config.json's auth field cannot hold", a.Username)
-		}
+	case dest.Helper == "":
 		auth := base64.StdEncoding.EncodeToString([]byte(a.Username + ":" + a.Password))
 		s.cfg.auths[key] = authEntry{"auth": jsonString(auth)}
 		return dest, nil
 	}
-	if err := storeWithHelper(ctx, helper, key, a.Username, a.Password, s.helperStderr); err != nil {
+	if err := storeWithHelper(ctx, dest.Helper, key, a.Username, a.Password, s.helperStderr); err != nil {
 		return destination{}, err
 	}
 	// What docker's nativeStore.Store leaves in the file: an empty entry, so
@@ -196,19 +212,41 @@ func (s *dockerStore) store(ctx context.Context, host string, a hostAuth, plaint
 	if detected {
 		// docker persists the store it detected on its next save; we do so
 		// only once a credential is actually in it.
-		s.cfg.setCredsStore(helper)
+		s.cfg.setCredsStore(dest.Helper)
 	}
-	dest.Helper = helper
 	return dest, nil
 }
 
-// where is the destination store would choose for a, without storing it.
-func (s *dockerStore) where(host string, a hostAuth, plaintext bool) destination {
-	dest := destination{Path: s.path}
-	if a.RegistryToken == "" {
-		dest.Helper, _ = s.helperFor(registryKey(host), plaintext)
+// where is the destination store would choose for a, and whether its
+// helper is one detected on a fresh config, after every check store runs
+// short of storing: --dry-run's answer, and store's first step, so that a
+// dry run fails exactly where a login would.
+func (s *dockerStore) where(host string, a hostAuth, plaintext bool) (dest destination, detected bool, err error) {
+	dest = destination{Path: s.path}
+	if a.RegistryToken != "" {
+		// A helper holds username/secret pairs only, and docker and
+		// go-containerregistry read registrytoken from the file even when a
+		// helper is configured (SPEC 5).
+		return dest, false, nil
 	}
-	return dest
+	if a.Username == "" {
+		// docker refuses to load an auth with an empty username, and a
+		// helper answer without one reads back as no credential.
+		return destination{}, false, errors.New("no username to store the password with")
+	}
+	dest.Helper, detected = s.helperFor(registryKey(host), plaintext)
+	if dest.Helper == "" {
+		if strings.Contains(a.Username, ":") {
+			// auth splits on the first ':' when read: the pair would come back
+			// with the wrong username and password.
+			return destination{}, false, fmt.Errorf("username %q contains ':', which config.json's auth field cannot hold", a.Username)
+		}
+		return dest, false, nil
+	}
+	if _, err := findHelper(dest.Helper, "store"); err != nil {
+		return destination{}, false, err
+	}
+	return dest, detected, nil
 }
 
 // erase removes what is stored for host: the credential in the helper that
@@ -275,7 +313,9 @@ func writeConfigFile(path string, data []byte, rename func(oldpath, newpath stri
 	mode := fs.FileMode(0o600)
 	var existing fs.FileInfo
 	switch fi, err := os.Stat(target); {
-	case err == nil && fi.Mode().IsRegular():
+	case err == nil && !fi.Mode().IsRegular():
+		return errNotRegular(path, fi.Mode())
+	case err == nil:
 		mode, existing = fi.Mode().Perm(), fi
 	case err != nil && !errors.Is(err, fs.ErrNotExist):
 		return err

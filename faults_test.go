@@ -405,8 +405,10 @@ func TestHangingHelperBounded(t *testing.T) {
 			stderr: `^✗ host "ghcr.io": not stored within --timeout 2s: docker-credential-fake store: context deadline exceeded\n$`,
 		},
 		{
-			// Killing the helper at the deadline leaves its child holding
-			// the stdout pipe; exec.Cmd.WaitDelay stops waiting for it.
+			// At the deadline the helper's process group is killed, the
+			// child with it (TestKilledHelperTakesItsChildren); a child
+			// that escaped the group would still hold the stdout pipe,
+			// and exec.Cmd.WaitDelay stops waiting for it.
 			name:   "killed, its child keeps stdout open",
 			body:   `sleep 60 & echo $! > "$PIDFILE"; wait`,
 			code:   1,

@@ -67,7 +67,17 @@ func (o *loginOptions) openStore() (*dockerStore, error) {
 	if err != nil {
 		return nil, err
 	}
-	return openDockerStore(dir)
+	return openDockerStore(dir, o.global.timeout)
+}
+
+// readStore loads the Docker config folder the flags name without locking
+// or creating anything, for --dry-run.
+func (o *loginOptions) readStore() (*dockerStore, error) {
+	dir, err := dockerConfigDir(o.dockerConfig)
+	if err != nil {
+		return nil, err
+	}
+	return readDockerStore(dir)
 }
 
 // check validates the flags once they are all parsed.
@@ -252,39 +262,26 @@ func resolveHostsWith(hosts []hostConfig, timeout time.Duration, resolve func(co
 }
 
 // storeResults stores every resolved credential in one Docker config
-// write, or with --dry-run only works out where each would go, and fills in
-// the reports. A host that fails to store stops the run; the hosts stored
-// before it are still written.
+// write, or with --dry-run runs the same checks and only works out where
+// each would go, and fills in the reports. A host that fails to store (or
+// its checks) stops the run; the hosts stored before it are still written.
 func storeResults(results []hostResult, reports []hostReport, o loginOptions) error {
 	if !anyResolved(results) {
 		// Every host was skipped: nothing to write, no file to create.
 		return nil
 	}
+	var store *dockerStore
+	var err error
 	if o.dryRun {
-		dir, err := dockerConfigDir(o.dockerConfig)
-		if err != nil {
-			return err
-		}
-		store, err := readDockerStore(dir)
-		if err != nil {
-			return err
-		}
-		for i, r := range results {
-			if !r.skipped {
-				reports[i].setDestination(store.where(r.host.Host, r.auth, o.plaintext))
-				reports[i].Status = statusWouldStore
-			}
-		}
-		return nil
+		store, err = o.readStore()
+	} else {
+		store, err = o.openStore()
 	}
-	store, err := o.openStore()
 	if err != nil {
 		return err
 	}
 	defer store.close()
 
-	ctx, cancel := context.WithTimeout(context.Background(), o.global.timeout)
-	defer cancel()
 	var failedHost string
 	for i, r := range results {
 		switch {
@@ -293,10 +290,7 @@ func storeResults(results []hostResult, reports []hostReport, o loginOptions) er
 			reports[i].Status = statusNotStored
 			reports[i].Error = fmt.Sprintf("not stored: host %q failed before it", failedHost)
 		default:
-			dest, err := store.store(ctx, r.host.Host, r.auth, o.plaintext)
-			if err != nil && ctx.Err() != nil {
-				err = fmt.Errorf("not stored within --timeout %s: %w", formatTimeout(o.global.timeout), err)
-			}
+			dest, err := o.storeOne(store, r)
 			if err != nil {
 				reports[i].Status, reports[i].Error = statusFailed, oneLineError(err).Error()
 				failedHost = r.host.Host
@@ -304,7 +298,13 @@ func storeResults(results []hostResult, reports []hostReport, o loginOptions) er
 			}
 			reports[i].setDestination(dest)
 			reports[i].Status = statusStored
+			if o.dryRun {
+				reports[i].Status = statusWouldStore
+			}
 		}
+	}
+	if o.dryRun {
+		return nil
 	}
 	if err := store.save(); err != nil {
 		for i := range reports {
@@ -315,6 +315,22 @@ func storeResults(results []hostResult, reports []hostReport, o loginOptions) er
 		return err
 	}
 	return nil
+}
+
+// storeOne stores r's credential, under a --timeout of its own (SPEC 7),
+// or with --dry-run runs the same checks and only says where it would go.
+func (o loginOptions) storeOne(store *dockerStore, r hostResult) (destination, error) {
+	if o.dryRun {
+		dest, _, err := store.where(r.host.Host, r.auth, o.plaintext)
+		return dest, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), o.global.timeout)
+	defer cancel()
+	dest, err := store.store(ctx, r.host.Host, r.auth, o.plaintext)
+	if err != nil && ctx.Err() != nil {
+		err = fmt.Errorf("not stored within --timeout %s: %w", formatTimeout(o.global.timeout), err)
+	}
+	return dest, err
 }
 
 func anyResolved(results []hostResult) bool {

@@ -22,8 +22,6 @@ func runLogout(g globalOptions, args []string, stdin io.Reader, stdout, stderr i
 	}
 	defer store.close()
 
-	ctx, cancel := context.WithTimeout(context.Background(), o.global.timeout)
-	defer cancel()
 	reports := make([]hostReport, len(hosts))
 	for i, h := range hosts {
 		reports[i] = hostReport{Host: h.Host, Key: registryKey(h.Host)}
@@ -31,7 +29,10 @@ func runLogout(g globalOptions, args []string, stdin io.Reader, stdout, stderr i
 			reports[i].Status, reports[i].Error = statusSkipped, "no credential configured"
 			continue
 		}
+		// Each helper call has a --timeout of its own (SPEC 7).
+		ctx, cancel := context.WithTimeout(context.Background(), o.global.timeout)
 		dest, erased, err := store.erase(ctx, h.Host)
+		cancel()
 		switch {
 		case err != nil:
 			reports[i].Status, reports[i].Error = statusFailed, oneLineError(err).Error()
