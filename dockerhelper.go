@@ -151,21 +151,13 @@ func runHelper(ctx context.Context, name, verb string, stdin []byte, secret stri
 	if ctx.Err() != nil {
 		return "", fmt.Errorf("%s %s: %w", program, verb, ctx.Err())
 	}
-	if containsSecret(out, secret) {
+	// A helper that echoes part of its stdin (a prefix, its base64) would
+	// leak the secret through its message: see redact.go.
+	if echoesSecret(out, secret) {
 		return "", fmt.Errorf("%s %s: %s (its message is withheld because it contains the secret)", program, verb, err)
 	}
 	if out == "" {
 		return "", fmt.Errorf("%s %s: %w", program, verb, err)
 	}
-	return out, fmt.Errorf("%s %s: %s", program, verb, out)
-}
-
-// containsSecret reports whether out holds secret as given or as it is
-// written inside the JSON sent to a helper.
-func containsSecret(out, secret string) bool {
-	if secret == "" {
-		return false
-	}
-	quoted, _ := json.Marshal(secret)
-	return strings.Contains(out, secret) || strings.Contains(out, string(quoted[1:len(quoted)-1]))
+	return out, fmt.Errorf("%s %s: %s", program, verb, boundText(out, maxEchoTextBytes))
 }

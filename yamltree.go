@@ -34,7 +34,7 @@ func parseYAML(data []byte) (any, error) {
 	// mistake; any other error stops the parser where it is.
 	var typeErr *yamlv2.TypeError
 	if err != nil && !errors.As(err, &typeErr) {
-		return nil, fmt.Errorf("parse config: %w", err)
+		return nil, fmt.Errorf("parse config: %s", yamlErrorText(err.Error()))
 	}
 	// The hosts of a second document would be dropped without a word.
 	var second any
@@ -42,7 +42,7 @@ func parseYAML(data []byte) (any, error) {
 		return nil, errors.New("parse config: want one YAML document, found more")
 	}
 	if err != nil {
-		return nil, fmt.Errorf("parse config: %w", err)
+		return nil, fmt.Errorf("parse config: %s", yamlErrorText(err.Error()))
 	}
 	return jsonTree(doc)
 }
