@@ -113,7 +113,8 @@ func eraseWithHelper(ctx context.Context, name, key string, stderr io.Writer) (b
 // its trimmed stdout. A helper reports failure with a non-zero exit and its
 // message on stdout; the error carries that message unless it holds secret
 // (a broken or hostile helper could echo its stdin back), in which case the
-// message is withheld. The helper's stderr goes to stderr, as with docker.
+// message is withheld. The helper's stderr goes to stderr, as with docker,
+// once it has exited, under the same rule (see heldStderr).
 func runHelper(ctx context.Context, name, verb string, stdin []byte, secret string, stderr io.Writer) (string, error) {
 	// The name comes from config.json. One with a path separator or a
 	// leading dot could point outside PATH (docker-credential-../../tmp/x)
@@ -135,9 +136,11 @@ func runHelper(ctx context.Context, name, verb string, stdin []byte, secret stri
 	cmd.Stdin = bytes.NewReader(stdin)
 	var stdout bytes.Buffer
 	cmd.Stdout = &stdout
-	cmd.Stderr = stderr
+	errOut := &heldStderr{}
+	cmd.Stderr = errOut
 	cmd.WaitDelay = helperWaitDelay
 	err = cmd.Run()
+	errOut.copyTo(stderr, program+" "+verb, secret)
 	if errors.Is(err, exec.ErrWaitDelay) {
 		// The helper exited 0, the protocol's success, but a child of it
 		// (an agent or daemon it started) still holds its stdout: its

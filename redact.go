@@ -22,9 +22,12 @@ package main
 //     or with its JSON-escaped, base64 or hex form, and is bounded.
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
+	"io"
 	"os"
 	"regexp"
 	"strings"
@@ -193,6 +196,45 @@ func boundText(text string, max int) string {
 	}
 	text = strings.ToValidUTF8(text[:max], "")
 	return text + " …"
+}
+
+// maxHelperStderrBytes bounds what is kept of a helper's stderr.
+const maxHelperStderrBytes = 4 << 10
+
+// heldStderr keeps the start of a helper's stderr, so that it can be
+// checked for an echo of the secret before anyone sees it: a helper that
+// copies its stdin to stderr would otherwise print the secret directly.
+// Past the bound it discards, never failing the helper's writes.
+type heldStderr struct {
+	buf bytes.Buffer
+	cut bool
+}
+
+func (w *heldStderr) Write(p []byte) (int, error) {
+	if room := maxHelperStderrBytes - w.buf.Len(); len(p) > room {
+		w.buf.Write(p[:max(room, 0)])
+		w.cut = true
+	} else {
+		w.buf.Write(p)
+	}
+	return len(p), nil
+}
+
+// copyTo writes what the helper printed to stderr, or a note naming the
+// helper call when it echoes secret.
+func (w *heldStderr) copyTo(stderr io.Writer, call, secret string) {
+	if w.buf.Len() == 0 || stderr == nil {
+		return
+	}
+	text := w.buf.String()
+	if echoesSecret(text, secret) {
+		fmt.Fprintf(stderr, "%s: its stderr is withheld because it contains the secret\n", call)
+		return
+	}
+	if w.cut {
+		text = strings.ToValidUTF8(text, "") + " …\n"
+	}
+	io.WriteString(stderr, text)
 }
 
 // yamlErrorText is a YAML parser's message with its line kept and every
