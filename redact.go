@@ -54,8 +54,16 @@ const (
 // values of secrets, and of the ambient secrets in environ, are removed.
 func redactForeign(text string, environ []string, secrets ...string) string {
 	text = dropQuotedPayload(text)
+	uuid := regexp.MustCompile(`^[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}$`)
 	for _, p := range secretShapes() {
-		text = p.re.ReplaceAllString(text, p.repl)
+		text = p.re.ReplaceAllStringFunc(text, func(m string) string {
+			// A UUID names a tenant, a client or a request, which an
+			// error needs for support; it grants nothing.
+			if uuid.MatchString(m) {
+				return m
+			}
+			return p.re.ReplaceAllString(m, p.repl)
+		})
 	}
 	for _, s := range append(ambientSecrets(environ), secrets...) {
 		text = removeSecret(text, s)
@@ -63,20 +71,23 @@ func redactForeign(text string, environ []string, secrets ...string) string {
 	return text
 }
 
-// dropQuotedPayload cuts what follows "output:" or "Response:" up to the
-// error kind the SDK appends (", error: …"), or to the end. These markers
-// precede the input an SDK quotes back: the AWS SDK's "parse failed of
-// process output: <json>, error: <kind>", Google's "unable to parse
-// response; Response: <executable output>".
+// dropQuotedPayload cuts the input an SDK quotes back in its error: the
+// AWS SDK's "parse failed of process output: <json>, error: <kind>" keeps
+// its kind (the last ", error: ", which the SDK appends after the payload);
+// Google's "unable to parse response; Response: <executable output>" ends
+// with the payload, so all of it goes.
 func dropQuotedPayload(text string) string {
-	for _, marker := range []string{"output:", "Response:"} {
-		i := strings.Index(text, marker)
+	for _, m := range []struct {
+		marker   string
+		keepKind bool
+	}{{"output:", true}, {"Response:", false}} {
+		i := strings.Index(text, m.marker)
 		if i < 0 {
 			continue
 		}
-		head, payload := text[:i+len(marker)], text[i+len(marker):]
+		head, payload := text[:i+len(m.marker)], text[i+len(m.marker):]
 		tail := ""
-		if j := strings.LastIndex(payload, ", error: "); j >= 0 {
+		if j := strings.LastIndex(payload, ", error: "); m.keepKind && j >= 0 {
 			tail = payload[j:]
 		}
 		text = head + " " + redacted + tail

@@ -64,6 +64,10 @@ func TestRedactForeign(t *testing.T) {
 			`oauth2/google/externalaccount: unable to parse response; Response: junk; {"id_token":"` + jwt + `"}`,
 			[]string{jwt, "junk"},
 			[]string{"unable to parse response; Response: [redacted]"}},
+		{"google response with an error-like line",
+			`unable to parse response; Response: junk, error: leaked-after-marker`,
+			[]string{"leaked-after-marker"},
+			[]string{"Response: [redacted]"}},
 		{"json key fields",
 			`400: {"error":"invalid_client","client_secret":"cs-xyz-987","refresh_token":"rt\"quoted-654"}`,
 			[]string{"cs-xyz-987", "quoted-654"},
@@ -86,6 +90,8 @@ func TestRedactForeign(t *testing.T) {
 			"open /work/wt/h12-secrets/testdata/script/config.yaml: no such file; host 123456789012.dkr.ecr.eu-west-1.amazonaws.com",
 			nil,
 			[]string{"/work/wt/h12-secrets/testdata/script/config.yaml", "123456789012.dkr.ecr.eu-west-1.amazonaws.com"}},
+		{"uuids stay", "tenant 72f988bf-86f1-41af-91ab-2d7cd011db47, request 00000000-0000-0000-0000-000000000000", nil,
+			[]string{"tenant 72f988bf-86f1-41af-91ab-2d7cd011db47, request 00000000-0000-0000-0000-000000000000"}},
 		{"known secret", "helper said: s3cr3t-value", []string{"s3cr3t-value"}, []string{"helper said: [redacted]"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
