@@ -7,7 +7,7 @@ package main
 // error, a report line or JSON:
 //
 //   - a payload an SDK quotes after "output:" or "Response:" is dropped,
-//     keeping the operation before it and the error kind after it;
+//     keeping the operation before it (and the AWS SDK's error kind after);
 //   - the value of a JSON field whose name looks like a key ("…secret…",
 //     "…token…", "…password…", "…key…", "…credential…", "…assertion…"),
 //     the word after Bearer or Basic, anything JWT-shaped, a PEM block and a
@@ -50,10 +50,15 @@ const (
 	minAmbientSecret = 6
 )
 
-// redactForeign applies the rule to text from a library or a server; the
-// values of secrets, and of the ambient secrets in environ, are removed.
-func redactForeign(text string, environ []string, secrets ...string) string {
+// redactForeign applies the rule to text from a library or a server, with
+// the ambient secrets of environ.
+func redactForeign(text string, environ []string) string {
 	text = dropQuotedPayload(text)
+	// Exact copies first, so that no shape below takes only a part of an
+	// ambient secret and leaves the rest.
+	for _, s := range ambientSecrets(environ) {
+		text = removeSecret(text, s)
+	}
 	uuid := regexp.MustCompile(`^[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}$`)
 	for _, p := range secretShapes() {
 		text = p.re.ReplaceAllStringFunc(text, func(m string) string {
@@ -64,9 +69,6 @@ func redactForeign(text string, environ []string, secrets ...string) string {
 			}
 			return p.re.ReplaceAllString(m, p.repl)
 		})
-	}
-	for _, s := range append(ambientSecrets(environ), secrets...) {
-		text = removeSecret(text, s)
 	}
 	return text
 }

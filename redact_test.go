@@ -92,10 +92,9 @@ func TestRedactForeign(t *testing.T) {
 			[]string{"/work/wt/h12-secrets/testdata/script/config.yaml", "123456789012.dkr.ecr.eu-west-1.amazonaws.com"}},
 		{"uuids stay", "tenant 72f988bf-86f1-41af-91ab-2d7cd011db47, request 00000000-0000-0000-0000-000000000000", nil,
 			[]string{"tenant 72f988bf-86f1-41af-91ab-2d7cd011db47, request 00000000-0000-0000-0000-000000000000"}},
-		{"known secret", "helper said: s3cr3t-value", []string{"s3cr3t-value"}, []string{"helper said: [redacted]"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := redactForeign(tc.text, environ, "s3cr3t-value")
+			got := redactForeign(tc.text, environ)
 			checkNoSecrets(t, tc.secrets, "", nil, got)
 			for _, k := range tc.keep {
 				if !strings.Contains(got, k) {
