@@ -34,7 +34,8 @@ func parseYAMLTwice(data []byte) (any, error) {
 		if strings.HasPrefix(err.Error(), "unsupported map key") {
 			return nil, errors.New("parse config: a key must be a string, a number or a boolean")
 		}
-		return nil, fmt.Errorf("parse config: %w", err)
+		// parseYAML's errors drop the values the parser quotes.
+		return nil, fmt.Errorf("parse config: %s", yamlErrorText(err.Error()))
 	}
 	dec := json.NewDecoder(bytes.NewReader(j))
 	dec.UseNumber()
@@ -101,7 +102,7 @@ func TestParseYAML(t *testing.T) {
 		{"binary not base64", "a: !!binary '*'\n", nil, "parse config: yaml: !!binary value contains invalid base64 data"},
 		{"anchors and aliases", "a: &x {b: [1, &y two]}\nc: *x\nd: *y\n",
 			m{"a": m{"b": l{n("1"), "two"}}, "c": m{"b": l{n("1"), "two"}}, "d": "two"}, ""},
-		{"unknown alias", "a: *x\n", nil, "parse config: yaml: unknown anchor 'x' referenced"},
+		{"unknown alias", "a: *x\n", nil, "parse config: yaml: unknown anchor referenced"},
 		{"merge key", "base: &b {a: 1, c: 2}\nx:\n  <<: *b\n  d: 3\n",
 			m{"base": m{"a": n("1"), "c": n("2")}, "x": m{"a": n("1"), "c": n("2"), "d": n("3")}}, ""},
 		{"merge list", "p: &p {a: 1}\nq: &q {b: 2}\nx: {<<: [*p, *q], c: 3}\n",
@@ -116,8 +117,8 @@ func TestParseYAML(t *testing.T) {
 		// sigs.k8s.io/yaml converts int, int64, float64 and bool keys, not
 		// uint64 ones.
 		{"key past int64", "18446744073709551615: x\n", nil, errKey},
-		{"mapping key", "? [a, b]\n: c\n", nil, "parse config: yaml: invalid map key: []interface {}{\"a\", \"b\"}"},
-		{"duplicate key", "a: 1\nb:\n  c: 2\n  c: 3\n", nil, "parse config: yaml: unmarshal errors:\n  line 4: key \"c\" already set in map"},
+		{"mapping key", "? [a, b]\n: c\n", nil, "parse config: yaml: invalid map key (a key must be a scalar)"},
+		{"duplicate key", "a: 1\nb:\n  c: 2\n  c: 3\n", nil, "parse config: yaml: unmarshal errors:\n  line 4: key already set in map"},
 		{"duplicate key and two documents", "a: 1\na: 2\n---\nb: 1\n", nil, errTwoDocs},
 		{"two documents", "a: 1\n---\nb: 2\n", nil, errTwoDocs},
 		{"empty second document", "a: 1\n---\n", m{"a": n("1")}, ""},

@@ -113,7 +113,8 @@ func eraseWithHelper(ctx context.Context, name, key string, stderr io.Writer) (b
 // its trimmed stdout. A helper reports failure with a non-zero exit and its
 // message on stdout; the error carries that message unless it holds secret
 // (a broken or hostile helper could echo its stdin back), in which case the
-// message is withheld. The helper's stderr goes to stderr, as with docker.
+// message is withheld. The helper's stderr goes to stderr, as with docker,
+// once it has exited, under the same rule (see heldStderr).
 func runHelper(ctx context.Context, name, verb string, stdin []byte, secret string, stderr io.Writer) (string, error) {
 	program := helperPrefix + name
 	path, err := findHelper(name, verb)
@@ -128,9 +129,11 @@ func runHelper(ctx context.Context, name, verb string, stdin []byte, secret stri
 	cmd.Stdin = bytes.NewReader(stdin)
 	stdout := &boundedOutput{overflow: overflow}
 	cmd.Stdout = stdout
-	cmd.Stderr = stderr
+	errOut := &heldStderr{}
+	cmd.Stderr = errOut
 	cmd.WaitDelay = helperWaitDelay
 	err = cmd.Run()
+	errOut.copyTo(stderr, program+" "+verb, secret)
 	if stdout.tooLarge() {
 		return "", fmt.Errorf("%s %s: %w", program, verb, errOutputTooLarge)
 	}
@@ -147,13 +150,15 @@ func runHelper(ctx context.Context, name, verb string, stdin []byte, secret stri
 	if ctx.Err() != nil {
 		return "", fmt.Errorf("%s %s: %w", program, verb, ctx.Err())
 	}
-	if containsSecret(out, secret) {
+	// A helper that echoes part of its stdin (a prefix, its base64) would
+	// leak the secret through its message: see redact.go.
+	if echoesSecret(out, secret) {
 		return "", fmt.Errorf("%s %s: %s (its message is withheld because it contains the secret)", program, verb, err)
 	}
 	if out == "" {
 		return "", fmt.Errorf("%s %s: %w", program, verb, err)
 	}
-	return out, fmt.Errorf("%s %s: %s", program, verb, out)
+	return out, fmt.Errorf("%s %s: %s", program, verb, boundText(out, maxEchoTextBytes))
 }
 
 // findHelper is the path of the credential helper name's program, for a
@@ -175,14 +180,4 @@ func findHelper(name, verb string) (string, error) {
 		return "", fmt.Errorf("%s %s: %w", program, verb, err)
 	}
 	return path, nil
-}
-
-// containsSecret reports whether out holds secret as given or as it is
-// written inside the JSON sent to a helper.
-func containsSecret(out, secret string) bool {
-	if secret == "" {
-		return false
-	}
-	quoted, _ := json.Marshal(secret)
-	return strings.Contains(out, secret) || strings.Contains(out, string(quoted[1:len(quoted)-1]))
 }

@@ -138,7 +138,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	case errors.Is(err, errReported):
 		return 1
 	default:
-		fmt.Fprintf(stderr, "✗ %s\n", err)
+		// A config or store error can quote a parser's or a file's text:
+		// it passes the rule of redact.go, as a host's error does.
+		fmt.Fprintf(stderr, "✗ %s\n", redactForeign(err.Error(), os.Environ()))
 		return 1
 	}
 }

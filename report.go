@@ -7,12 +7,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
+	"golang.org/x/oauth2"
 )
 
 // This file holds every rule about what login and logout print. A secret is
@@ -297,11 +299,13 @@ func printJSON(reports []hostReport, dryRun bool, stdout, stderr io.Writer) erro
 	return enc.Encode(jsonReport{DryRun: dryRun, Hosts: reports})
 }
 
-// oneLineError puts a cloud SDK's multi-line error on the one line a
-// host's failure gets on stderr and in JSON. The Azure SDK's response error spans a dozen
-// lines with rulers: it becomes the request, the status and the body the
-// registry answered. Others, such as oauth2's "...\nResponse: <body>",
-// get their lines joined with "; ".
+// oneLineError puts a host's error on the one line its failure gets on
+// stderr and in JSON, under the rule of redact.go for the text of SDKs,
+// servers and helpers it quotes: every host failure passes through here.
+// The Azure SDK's response error spans a dozen lines with rulers: it
+// becomes the request, the status and a bounded excerpt of the body the
+// registry answered; oauth2's "...\nResponse: <body>" becomes its status
+// and such an excerpt. Other lines are joined with "; ".
 func oneLineError(err error) error {
 	text := err.Error()
 	var re *azcore.ResponseError
@@ -311,19 +315,27 @@ func oneLineError(err error) error {
 			msg = fmt.Sprintf("%s %s://%s%s: %s", req.Method, req.URL.Scheme, req.URL.Host, req.URL.EscapedPath(), msg)
 		}
 		if body, _ := runtime.Payload(re.RawResponse); len(bytes.TrimSpace(body)) > 0 {
-			msg += ": " + strings.Join(strings.Fields(string(body)), " ")
+			msg += ": " + errorBody(bytes.NewReader(body))
 		}
 		// Keep the context the error was wrapped in around it.
 		text = strings.Replace(text, re.Error(), msg, 1)
 	}
-	if !strings.Contains(text, "\n") {
-		return errors.New(text)
-	}
-	var lines []string
-	for line := range strings.Lines(text) {
-		if line = strings.TrimSpace(line); line != "" {
-			lines = append(lines, line)
+	var oe *oauth2.RetrieveError
+	if errors.As(err, &oe) && oe.Response != nil {
+		msg := "oauth2: cannot fetch token: " + oe.Response.Status
+		if len(bytes.TrimSpace(oe.Body)) > 0 {
+			msg += ": " + errorBody(bytes.NewReader(oe.Body))
 		}
+		text = strings.Replace(text, oe.Error(), msg, 1)
 	}
-	return errors.New(strings.Join(lines, "; "))
+	if strings.Contains(text, "\n") {
+		var lines []string
+		for line := range strings.Lines(text) {
+			if line = strings.TrimSpace(line); line != "" {
+				lines = append(lines, line)
+			}
+		}
+		text = strings.Join(lines, "; ")
+	}
+	return errors.New(redactForeign(text, os.Environ()))
 }

@@ -37,7 +37,7 @@ func parseYAML(data []byte) (any, error) {
 	// mistake; any other error stops the parser where it is.
 	var typeErr *yamlv2.TypeError
 	if err != nil && !errors.As(err, &typeErr) {
-		return nil, fmt.Errorf("parse config: %w", err)
+		return nil, fmt.Errorf("parse config: %s", yamlErrorText(err.Error()))
 	}
 	// The hosts of a second document would be dropped without a word; an
 	// empty one holds none.
@@ -55,7 +55,7 @@ func parseYAML(data []byte) (any, error) {
 		doc, err = decodeWithMerges(data, err)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("parse config: %w", err)
+		return nil, fmt.Errorf("parse config: %s", yamlErrorText(err.Error()))
 	}
 	return jsonTree(doc, 1)
 }
