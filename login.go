@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 )
@@ -161,7 +162,8 @@ func selectHosts(cfg *config, names []string) ([]hostConfig, error) {
 	}
 	var selected []hostConfig
 	for _, name := range names {
-		i := cfg.hostIndex(name)
+		// Hosts are case-insensitive (RFC 4343) and stored in lower case.
+		i := slices.IndexFunc(cfg.Hosts, func(h hostConfig) bool { return strings.EqualFold(h.Host, name) })
 		if i < 0 {
 			configured := make([]string, len(cfg.Hosts))
 			for j, h := range cfg.Hosts {
