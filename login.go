@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -117,6 +118,13 @@ func runLogin(g globalOptions, args []string, stdin io.Reader, stdout, stderr io
 		}
 		return o.print(failures, stdout, stderr)
 	}
+	var storing []string
+	for _, r := range results {
+		if !r.skipped {
+			storing = append(storing, r.host.Host)
+		}
+	}
+	warnAuthConfigEnv(os.Getenv(authConfigEnv), storing, stderr)
 	// Print what happened even when storing failed part way: a helper
 	// may already hold a credential.
 	storeErr := storeResults(results, reports, o)
