@@ -32,6 +32,7 @@ type loginOptions struct {
 	dockerConfig string
 	plaintext    bool
 	dryRun       bool
+	verify       bool
 	output       string
 }
 
@@ -89,6 +90,7 @@ func runLogin(g globalOptions, args []string, stdin io.Reader, stdout, stderr io
 	o.register(fs)
 	fs.BoolVar(&o.plaintext, "plaintext", false, "")
 	fs.BoolVar(&o.dryRun, "dry-run", false, "")
+	fs.BoolVar(&o.verify, "verify", false, "")
 	cfg, hosts, err := o.parse(fs, args, loginUsage, stdin, stdout)
 	if err != nil {
 		return err
@@ -107,8 +109,23 @@ func runLogin(g globalOptions, args []string, stdin io.Reader, stdout, stderr io
 			reports[i].Status, reports[i].Error = statusSkipped, "no credential configured"
 		}
 	}
+	if !failed && o.verify {
+		rt, err := verifyTransport(os.Getenv)
+		if err != nil {
+			return err
+		}
+		said, errs := verifyHosts(results, o.global.timeout, rt)
+		for i := range results {
+			if errs[i] != nil {
+				reports[i].Status, reports[i].Error = statusFailed, oneLineError(errs[i]).Error()
+				failed = true
+			}
+			reports[i].Verify = said[i]
+		}
+	}
 	if failed {
-		// Nothing is stored unless every host resolved: report only the
+		// Nothing is stored unless every host resolved (and, with
+		// --verify, was accepted by its registry): report only the
 		// failures.
 		var failures []hostReport
 		for _, r := range reports {

@@ -14,7 +14,7 @@ import (
 )
 
 const usage = `Usage:
-    flux-mirror [--timeout DURATION] [--no-envsubst] login [-f PATH] [--host HOST]... [--docker-config DIR] [--plaintext] [--dry-run] [-o text|json]
+    flux-mirror [--timeout DURATION] [--no-envsubst] login [-f PATH] [--host HOST]... [--docker-config DIR] [--plaintext] [--verify] [--dry-run] [-o text|json]
     flux-mirror [--timeout DURATION] [--no-envsubst] logout [-f PATH] [--host HOST]... [--docker-config DIR] [-o text|json]
     flux-mirror keygen [-o DIR]
     flux-mirror version
@@ -38,7 +38,7 @@ Example:
     ✔ stored registry token for registry.example.com in docker/config.json (expires in 1m)`
 
 const loginUsage = `Usage:
-    flux-mirror login [-f PATH] [--host HOST]... [--docker-config DIR] [--plaintext] [--dry-run] [-o text|json]
+    flux-mirror login [-f PATH] [--host HOST]... [--docker-config DIR] [--plaintext] [--verify] [--dry-run] [-o text|json]
 
 Resolve the credential of every host in the config (or of each --host, in
 that order) and store it in the Docker config the way "docker login" does:
@@ -52,6 +52,8 @@ Options:
     --host HOST             Log in to this host only; repeatable. Default: all hosts.
     --docker-config DIR     Docker config directory. Default: $DOCKER_CONFIG, else ~/.docker.
     --plaintext             Store username/password in config.json, bypassing credential helpers.
+    --verify                Authenticate each credential against its registry first, as
+                            docker login does; a refused host fails and nothing is written.
     --dry-run               Resolve every credential and show what would be stored where, with
                             the JWT claims and a fingerprint of each secret; write nothing.
     -o, --output FORMAT     text (default) or json (one document; schema in the README).

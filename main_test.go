@@ -81,7 +81,7 @@ type scriptCmd = func(ts *testscript.TestScript, neg bool, args []string)
 // scriptCmds gathers the commands defined by the test files of each concern.
 func scriptCmds() map[string]scriptCmd {
 	cmds := map[string]scriptCmd{}
-	for _, set := range []map[string]scriptCmd{loginCmds, storeCmds, identityFakeCmds, cloudFakeCmds} {
+	for _, set := range []map[string]scriptCmd{loginCmds, storeCmds, identityFakeCmds, cloudFakeCmds, verifyFakeCmds} {
 		for name, cmd := range set {
 			cmds[name] = cmd
 		}

@@ -37,7 +37,10 @@ type hostReport struct {
 	ExpiresAt   *time.Time   `json:"expiresAt,omitempty"`
 	Fingerprint string       `json:"fingerprint,omitempty"`
 	Claims      *tokenClaims `json:"claims,omitempty"`
-	Error       string       `json:"error,omitempty"`
+	// Verify is what login --verify found: verified, or not verifiable
+	// because the registry allows anonymous access.
+	Verify string `json:"verify,omitempty"`
+	Error  string `json:"error,omitempty"`
 }
 
 // Kinds of stored credential.
@@ -240,6 +243,9 @@ func reportLine(r hostReport, now time.Time) string {
 	}
 	if r.ExpiresAt != nil {
 		line += fmt.Sprintf(" (expires in %s)", formatDuration(r.ExpiresAt.Sub(now)))
+	}
+	if r.Verify != "" {
+		line += " (" + r.Verify + ")"
 	}
 	return line
 }
