@@ -16,12 +16,14 @@ import (
 const usage = `Usage:
     flux-mirror [--timeout DURATION] [--no-envsubst] login [-f PATH] [--host HOST]... [--docker-config DIR] [--plaintext] [--verify] [--dry-run] [-o text|json]
     flux-mirror [--timeout DURATION] [--no-envsubst] logout [-f PATH] [--host HOST]... [--docker-config DIR] [-o text|json]
+    flux-mirror [--timeout DURATION] [--no-envsubst] status [-f PATH] [--host HOST]... [--docker-config DIR] [-o text|json]
     flux-mirror keygen [-o DIR]
     flux-mirror version
 
 Commands:
     login       Resolve the credentials of the config's hosts and store them in the Docker config.
     logout      Erase what login stored for the config's hosts.
+    status      Show where each host's credential is now, its expiry and what shadows it.
     keygen      Write a fresh Ed25519 key pair (privkey.json, pubkey.json) for jwkPath.
     version     Print the version.
     help        Print this help.
@@ -169,6 +171,8 @@ func runCommand(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 		return runLogin(g, args, stdin, stdout, stderr)
 	case "logout":
 		return runLogout(g, args, stdin, stdout, stderr)
+	case "status":
+		return runStatus(g, args, stdin, stdout, stderr)
 	case "keygen":
 		return runKeygen(args, stdout)
 	case "version":
@@ -196,6 +200,8 @@ func runHelp(args []string, stdout io.Writer) error {
 			text = loginUsage
 		case "logout":
 			text = logoutUsage
+		case "status":
+			text = statusUsage
 		case "keygen":
 			text = keygenUsage
 		case "version", "help":

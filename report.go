@@ -40,7 +40,10 @@ type hostReport struct {
 	// Verify is what login --verify found: verified, or not verifiable
 	// because the registry allows anonymous access.
 	Verify string `json:"verify,omitempty"`
-	Error  string `json:"error,omitempty"`
+	// ShadowedBy is, for status, what clients use instead of the stored
+	// credential.
+	ShadowedBy string `json:"shadowedBy,omitempty"`
+	Error      string `json:"error,omitempty"`
 }
 
 // Kinds of stored credential.
