@@ -25,7 +25,7 @@ import (
 type hostReport struct {
 	Host string `json:"host"`
 	// Status is one of: stored, would store, erased, not stored, skipped,
-	// failed.
+	// failed; for status also expired, nothing stored and unknown.
 	Status      string       `json:"status"`
 	Key         string       `json:"key,omitempty"`
 	Source      string       `json:"source,omitempty"`

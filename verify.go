@@ -25,10 +25,12 @@ import (
 
 // What --verify says about a host that passed, on its line and in JSON.
 const (
-	verifiedText   = "verified"
-	anonymousText  = "not verifiable: the registry allows anonymous access"
-	verifyErrorTag = "verify"
+	verifiedText  = "verified"
+	anonymousText = "not verifiable: the registry allows anonymous access"
 )
+
+// verifyErrorTag starts every --verify error.
+const verifyErrorTag = "verify"
 
 // verifyTransport is the HTTP transport --verify uses: the default one,
 // trusting the system's roots plus the PEM certificates in $SSL_CERT_FILE.
