@@ -31,14 +31,15 @@ const (
 // cmdRegistryFake starts a fake registry for the rest of the script and
 // sets $REGISTRY to its host:port on 127.0.0.1. Its /v2/ wants Basic auth
 // (basic), a bearer token from its /token endpoint, which takes Basic auth
-// (bearer), or nothing (anonymous). With tls it serves https only, with a
-// certificate whose PEM it writes to $WORK/registry-ca.pem. Each request is
-// logged to $WORK/registry.log as "METHOD PATH AUTH-SCHEME".
+// (bearer), or nothing (anonymous); or it never answers (hang). With tls
+// it serves https only, with a certificate whose PEM it writes to
+// $WORK/registry-ca.pem. Each request is logged to $WORK/registry.log as
+// "METHOD PATH AUTH-SCHEME".
 //
-//	registryfake basic|bearer|anonymous [tls]
+//	registryfake basic|bearer|anonymous|hang [tls]
 func cmdRegistryFake(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) < 1 || len(args) > 2 || len(args) == 2 && args[1] != "tls" {
-		ts.Fatalf("usage: registryfake basic|bearer|anonymous [tls]")
+		ts.Fatalf("usage: registryfake basic|bearer|anonymous|hang [tls]")
 	}
 	mode := args[0]
 	logPath := ts.MkAbs("registry.log")
@@ -58,6 +59,8 @@ func cmdRegistryFake(ts *testscript.TestScript, neg bool, args []string) {
 			fmt.Fprintln(w, `{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}`)
 		}
 		switch {
+		case mode == "hang":
+			<-r.Context().Done()
 		case mode == "anonymous" && r.URL.Path == "/v2/":
 			fmt.Fprintln(w, "{}")
 		case mode == "basic" && r.URL.Path == "/v2/":
