@@ -19,7 +19,9 @@ func TestRegistryKey(t *testing.T) {
 		"ghcr.io":              "ghcr.io",
 		"localhost:5000":       "localhost:5000",
 		"reg.example.com:443":  "reg.example.com:443",
-		"Docker.io":            "Docker.io",
+		"Docker.io":            dockerHubKey,
+		"Registry.Example.COM": "registry.example.com",
+		"LocalHost:5000":       "localhost:5000",
 		"docker.io:443":        "docker.io:443",
 	} {
 		if got := registryKey(host); got != want {

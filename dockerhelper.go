@@ -181,3 +181,28 @@ func findHelper(name, verb string) (string, error) {
 	}
 	return path, nil
 }
+
+// getWithHelper asks the credential helper name for key's credential,
+// sent without a newline as docker sends it. found is false when the
+// helper holds nothing for key.
+func getWithHelper(ctx context.Context, name, key string, stderr io.Writer) (username, secret string, found bool, err error) {
+	out, err := runHelper(ctx, name, "get", []byte(key), "", stderr)
+	if err != nil {
+		if out == errCredentialsNotFound {
+			return "", "", false, nil
+		}
+		return "", "", false, err
+	}
+	var answer struct {
+		Username string
+		Secret   string
+	}
+	if err := json.Unmarshal([]byte(out), &answer); err != nil {
+		// Never quote the answer: it is meant to hold a secret.
+		return "", "", false, fmt.Errorf("%s%s get: answer is not JSON {\"Username\", \"Secret\"}", helperPrefix, name)
+	}
+	if answer.Username == "" && answer.Secret == "" {
+		return "", "", false, nil
+	}
+	return answer.Username, answer.Secret, true, nil
+}

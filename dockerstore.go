@@ -170,8 +170,11 @@ func readConfigFile(path string) ([]byte, error) {
 // registryKey is the auths key and helper ServerURL for host. Every Docker
 // Hub alias becomes dockerHubKey, the only key docker and
 // go-containerregistry look up for Hub images; any other host is its own
-// key, as written, which is what docker login and crane auth login store.
+// key in lower case. docker and go-containerregistry look a key up exactly
+// as the image reference spells it, and references spell hosts in lower
+// case in practice, so Registry.Example.COM is stored where they look.
 func registryKey(host string) string {
+	host = strings.ToLower(host)
 	switch host {
 	case "docker.io", "index.docker.io", "registry-1.docker.io":
 		return dockerHubKey
@@ -201,14 +204,17 @@ func (s *dockerStore) store(ctx context.Context, host string, a hostAuth, plaint
 	if err := storeWithHelper(ctx, dest.Helper, key, a.Username, a.Password, s.helperStderr); err != nil {
 		return destination{}, err
 	}
-	// What docker's nativeStore.Store leaves in the file: an empty entry, so
-	// that a stale plaintext auth cannot shadow the helper, keeping only a
-	// registrytoken, which no helper holds.
-	entry := authEntry{}
-	if tok, ok := s.cfg.auths[key]["registrytoken"]; ok {
-		entry["registrytoken"] = tok
+	// An empty entry, so that neither a stale plaintext auth nor a stale
+	// registrytoken shadows the helper: docker and go-containerregistry
+	// both prefer a registrytoken over the helper's pair, and docker login
+	// replaces the whole entry too (SPEC 6.5).
+	s.cfg.auths[key] = authEntry{}
+	if _, ok := s.cfg.credHelpers[key]; !ok {
+		// containers/image (podman, skopeo, buildah) ignores credsStore
+		// (containers/image#111) but reads credHelpers; docker and
+		// go-containerregistry pick the same helper either way.
+		s.cfg.setCredHelper(key, dest.Helper)
 	}
-	s.cfg.auths[key] = entry
 	if detected {
 		// docker persists the store it detected on its next save; we do so
 		// only once a credential is actually in it.
@@ -264,6 +270,12 @@ func (s *dockerStore) erase(ctx context.Context, host string) (destination, bool
 		if found {
 			dest.Helper, erased = helper, true
 		}
+	}
+	if s.cfg.credsStore != "" && s.cfg.credHelpers[key] == s.cfg.credsStore {
+		// The entry login adds beside credsStore for containers/image; it
+		// names the helper docker would use anyway, so dropping it changes
+		// nothing else.
+		s.cfg.deleteCredHelper(key)
 	}
 	if entry, ok := s.cfg.auths[key]; ok {
 		delete(s.cfg.auths, key)

@@ -33,9 +33,9 @@ func checkNoTempFiles(t *testing.T, dir string) {
 func TestUnchangedNotRewritten(t *testing.T) {
 	dir, bin := storeWorld(t)
 	fakeHelper(t, bin, "fake")
-	// Not docker's formatting, and a helper entry already {}: storing the
-	// same credentials again changes nothing.
-	content := `{"credsStore": "fake", "auths": {"quay.io": {}, "ghcr.io": {"auth": "dXNlcjpzM2NyZXQtcEBzcw=="}}}`
+	// Not docker's formatting, and a helper entry already {} with its
+	// credHelpers entry: storing the same credentials again changes nothing.
+	content := `{"credsStore": "fake", "credHelpers": {"quay.io": "fake"}, "auths": {"quay.io": {}, "ghcr.io": {"auth": "dXNlcjpzM2NyZXQtcEBzcw=="}}}`
 	writeConfig(t, dir, content)
 	path := filepath.Join(dir, configFileName)
 	old := time.Now().Add(-time.Hour).Truncate(time.Second)

@@ -455,7 +455,7 @@ func TestHangingHelperBounded(t *testing.T) {
 			switch {
 			case tc.code != 0 && got != original:
 				t.Errorf("config.json changed to %q", redact(got, secret))
-			case tc.code == 0 && got != "{\n\t\"auths\": {\n\t\t\"ghcr.io\": {}\n\t},\n\t\"credsStore\": \"fake\"\n}":
+			case tc.code == 0 && got != "{\n\t\"auths\": {\n\t\t\"ghcr.io\": {}\n\t},\n\t\"credHelpers\": {\n\t\t\"ghcr.io\": \"fake\"\n\t},\n\t\"credsStore\": \"fake\"\n}":
 				t.Errorf("config.json is %q, want the helper's empty entry for ghcr.io", redact(got, secret))
 			}
 			if left := tempFiles(t, w.docker); len(left) > 0 {

@@ -6,6 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"slices"
 	"strings"
 	"time"
 )
@@ -30,6 +32,7 @@ type loginOptions struct {
 	dockerConfig string
 	plaintext    bool
 	dryRun       bool
+	verify       bool
 	output       string
 }
 
@@ -97,6 +100,7 @@ func runLogin(g globalOptions, args []string, stdin io.Reader, stdout, stderr io
 	o.register(fs)
 	fs.BoolVar(&o.plaintext, "plaintext", false, "")
 	fs.BoolVar(&o.dryRun, "dry-run", false, "")
+	fs.BoolVar(&o.verify, "verify", false, "")
 	cfg, hosts, err := o.parse(fs, args, loginUsage, stdin, stdout)
 	if err != nil {
 		return err
@@ -115,11 +119,26 @@ func runLogin(g globalOptions, args []string, stdin io.Reader, stdout, stderr io
 			reports[i].Status, reports[i].Error = statusSkipped, "no credential configured"
 		}
 	}
+	if !failed && o.verify {
+		rt, err := verifyTransport(os.Getenv)
+		if err != nil {
+			return err
+		}
+		said, errs := verifyHosts(results, o.global.timeout, rt)
+		for i := range results {
+			if errs[i] != nil {
+				reports[i].Status, reports[i].Error = statusFailed, oneLineError(errs[i]).Error()
+				failed = true
+			}
+			reports[i].Verify = said[i]
+		}
+	}
 	if !failed && (o.dryRun || o.output == "json") {
 		addFingerprints(reports, results)
 	}
 	if failed {
-		// Nothing is stored unless every host resolved: report only the
+		// Nothing is stored unless every host resolved (and, with
+		// --verify, was accepted by its registry): report only the
 		// failures.
 		var failures []hostReport
 		for _, r := range reports {
@@ -129,6 +148,13 @@ func runLogin(g globalOptions, args []string, stdin io.Reader, stdout, stderr io
 		}
 		return o.print(failures, stdout, stderr)
 	}
+	var storing []string
+	for _, r := range results {
+		if !r.skipped {
+			storing = append(storing, r.host.Host)
+		}
+	}
+	warnAuthConfigEnv(os.Getenv(authConfigEnv), storing, stderr)
 	// Print what happened even when storing failed part way: a helper
 	// may already hold a credential.
 	storeErr := storeResults(results, reports, o)
@@ -174,7 +200,8 @@ func selectHosts(cfg *config, names []string) ([]hostConfig, error) {
 	}
 	var selected []hostConfig
 	for _, name := range names {
-		i := cfg.hostIndex(name)
+		// Hosts are case-insensitive (RFC 4343) and stored in lower case.
+		i := slices.IndexFunc(cfg.Hosts, func(h hostConfig) bool { return strings.EqualFold(h.Host, name) })
 		if i < 0 {
 			configured := make([]string, len(cfg.Hosts))
 			for j, h := range cfg.Hosts {

@@ -14,14 +14,16 @@ import (
 )
 
 const usage = `Usage:
-    flux-mirror [--timeout DURATION] [--no-envsubst] login [-f PATH] [--host HOST]... [--docker-config DIR] [--plaintext] [--dry-run] [-o text|json]
+    flux-mirror [--timeout DURATION] [--no-envsubst] login [-f PATH] [--host HOST]... [--docker-config DIR] [--plaintext] [--verify] [--dry-run] [-o text|json]
     flux-mirror [--timeout DURATION] [--no-envsubst] logout [-f PATH] [--host HOST]... [--docker-config DIR] [-o text|json]
+    flux-mirror [--timeout DURATION] [--no-envsubst] status [-f PATH] [--host HOST]... [--docker-config DIR] [-o text|json]
     flux-mirror keygen [-o DIR]
     flux-mirror version
 
 Commands:
     login       Resolve the credentials of the config's hosts and store them in the Docker config.
     logout      Erase what login stored for the config's hosts.
+    status      Show where each host's credential is now, its expiry and what shadows it.
     keygen      Write a fresh Ed25519 key pair (privkey.json, pubkey.json) for jwkPath.
     version     Print the version.
     help        Print this help.
@@ -38,7 +40,7 @@ Example:
     ✔ stored registry token for registry.example.com in docker/config.json (expires in 1m)`
 
 const loginUsage = `Usage:
-    flux-mirror login [-f PATH] [--host HOST]... [--docker-config DIR] [--plaintext] [--dry-run] [-o text|json]
+    flux-mirror login [-f PATH] [--host HOST]... [--docker-config DIR] [--plaintext] [--verify] [--dry-run] [-o text|json]
 
 Resolve the credential of every host in the config (or of each --host, in
 that order) and store it in the Docker config the way "docker login" does:
@@ -52,6 +54,8 @@ Options:
     --host HOST             Log in to this host only; repeatable. Default: all hosts.
     --docker-config DIR     Docker config directory. Default: $DOCKER_CONFIG, else ~/.docker.
     --plaintext             Store username/password in config.json, bypassing credential helpers.
+    --verify                Authenticate each credential against its registry first, as
+                            docker login does; a refused host fails and nothing is written.
     --dry-run               Resolve every credential and show what would be stored where, with
                             the JWT claims and a fingerprint of each secret; write nothing.
     -o, --output FORMAT     text (default) or json (one document; schema in the README).
@@ -169,6 +173,8 @@ func runCommand(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 		return runLogin(g, args, stdin, stdout, stderr)
 	case "logout":
 		return runLogout(g, args, stdin, stdout, stderr)
+	case "status":
+		return runStatus(g, args, stdin, stdout, stderr)
 	case "keygen":
 		return runKeygen(args, stdout)
 	case "version":
@@ -196,6 +202,8 @@ func runHelp(args []string, stdout io.Writer) error {
 			text = loginUsage
 		case "logout":
 			text = logoutUsage
+		case "status":
+			text = statusUsage
 		case "keygen":
 			text = keygenUsage
 		case "version", "help":

@@ -68,6 +68,10 @@ func setupScript(env *testscript.Env) error {
 	env.Setenv("GCE_METADATA_HOST", "127.0.0.1:9")
 	env.Setenv("IDENTITY_ENDPOINT", "http://127.0.0.1:9/msi/token")
 	env.Setenv("IDENTITY_HEADER", "unused")
+	// login warns about DOCKER_AUTH_CONFIG, and --verify trusts
+	// SSL_CERT_FILE: a script sets them when it means to.
+	env.Setenv("DOCKER_AUTH_CONFIG", "")
+	env.Setenv("SSL_CERT_FILE", "")
 	return nil
 }
 
@@ -77,7 +81,7 @@ type scriptCmd = func(ts *testscript.TestScript, neg bool, args []string)
 // scriptCmds gathers the commands defined by the test files of each concern.
 func scriptCmds() map[string]scriptCmd {
 	cmds := map[string]scriptCmd{}
-	for _, set := range []map[string]scriptCmd{loginCmds, storeCmds, identityFakeCmds, cloudFakeCmds, redactCmds} {
+	for _, set := range []map[string]scriptCmd{loginCmds, storeCmds, identityFakeCmds, cloudFakeCmds, redactCmds, verifyFakeCmds} {
 		for name, cmd := range set {
 			cmds[name] = cmd
 		}

@@ -25,7 +25,7 @@ import (
 type hostReport struct {
 	Host string `json:"host"`
 	// Status is one of: stored, would store, erased, not stored, skipped,
-	// failed.
+	// failed; for status also expired, nothing stored and unknown.
 	Status      string       `json:"status"`
 	Key         string       `json:"key,omitempty"`
 	Source      string       `json:"source,omitempty"`
@@ -37,7 +37,13 @@ type hostReport struct {
 	ExpiresAt   *time.Time   `json:"expiresAt,omitempty"`
 	Fingerprint string       `json:"fingerprint,omitempty"`
 	Claims      *tokenClaims `json:"claims,omitempty"`
-	Error       string       `json:"error,omitempty"`
+	// Verify is what login --verify found: verified, or not verifiable
+	// because the registry allows anonymous access.
+	Verify string `json:"verify,omitempty"`
+	// ShadowedBy is, for status, what clients use instead of the stored
+	// credential.
+	ShadowedBy string `json:"shadowedBy,omitempty"`
+	Error      string `json:"error,omitempty"`
 }
 
 // Kinds of stored credential.
@@ -237,6 +243,9 @@ func reportLine(r hostReport, now time.Time) string {
 	}
 	if r.ExpiresAt != nil {
 		line += fmt.Sprintf(" (expires in %s)", formatDuration(r.ExpiresAt.Sub(now)))
+	}
+	if r.Verify != "" {
+		line += " (" + r.Verify + ")"
 	}
 	return line
 }
