@@ -8,13 +8,14 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"runtime/debug"
 	"strings"
 	"time"
 )
 
 const usage = `Usage:
-    flux-mirror [--timeout DURATION] [--no-envsubst] login [-f PATH] [--host HOST]... [--docker-config DIR] [--plaintext] [--dry-run] [-o text|json]
+    flux-mirror [--timeout DURATION] [--no-envsubst] login [-f PATH] [--host HOST]... [--docker-config DIR] [--plaintext | --helper] [--dry-run] [-o text|json]
     flux-mirror [--timeout DURATION] [--no-envsubst] logout [-f PATH] [--host HOST]... [--docker-config DIR] [-o text|json]
     flux-mirror keygen [-o DIR]
     flux-mirror version
@@ -38,7 +39,7 @@ Example:
     ✔ stored registry token for registry.example.com in docker/config.json (expires in 1m)`
 
 const loginUsage = `Usage:
-    flux-mirror login [-f PATH] [--host HOST]... [--docker-config DIR] [--plaintext] [--dry-run] [-o text|json]
+    flux-mirror login [-f PATH] [--host HOST]... [--docker-config DIR] [--plaintext | --helper] [--dry-run] [-o text|json]
 
 Resolve the credential of every host in the config (or of each --host, in
 that order) and store it in the Docker config the way "docker login" does:
@@ -52,6 +53,9 @@ Options:
     --host HOST             Log in to this host only; repeatable. Default: all hosts.
     --docker-config DIR     Docker config directory. Default: $DOCKER_CONFIG, else ~/.docker.
     --plaintext             Store username/password in config.json, bypassing credential helpers.
+    --helper                Store no secret: make flux-mirror the hosts' credential helper
+                            (credHelpers), minting a fresh credential at every docker get.
+                            Needs docker-credential-flux-mirror on PATH and a username per host.
     --dry-run               Resolve every credential and show what would be stored where, with
                             the JWT claims and a fingerprint of each secret; write nothing.
     -o, --output FORMAT     text (default) or json (one document; schema in the README).
@@ -103,7 +107,17 @@ func main() {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(400)
 	}
-	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	os.Exit(runAs(os.Args[0], os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// runAs is run, unless the program runs as docker-credential-flux-mirror
+// (a link to this binary, which is how docker finds a credential helper):
+// then it speaks the credential helper protocol instead.
+func runAs(argv0 string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if strings.TrimSuffix(filepath.Base(argv0), ".exe") == helperProgram {
+		return runCredentialHelper(args, osHelperEnv(), stdin, stdout, stderr)
+	}
+	return run(args, stdin, stdout, stderr)
 }
 
 // globalOptions are the flags accepted before or after the command name.
