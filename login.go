@@ -33,6 +33,7 @@ type loginOptions struct {
 	plaintext    bool
 	dryRun       bool
 	verify       bool
+	helper       bool
 	output       string
 }
 
@@ -91,6 +92,9 @@ func (o *loginOptions) check() error {
 	if o.output != "text" && o.output != "json" {
 		return usagef("--output must be text or json, got %q", o.output)
 	}
+	if o.helper {
+		return o.checkHelperLogin()
+	}
 	return nil
 }
 
@@ -101,12 +105,16 @@ func runLogin(g globalOptions, args []string, stdin io.Reader, stdout, stderr io
 	fs.BoolVar(&o.plaintext, "plaintext", false, "")
 	fs.BoolVar(&o.dryRun, "dry-run", false, "")
 	fs.BoolVar(&o.verify, "verify", false, "")
+	fs.BoolVar(&o.helper, "helper", false, "")
 	cfg, hosts, err := o.parse(fs, args, loginUsage, stdin, stdout)
 	if err != nil {
 		return err
 	}
 
 	results := resolveHosts(cfg, hosts, o.global.timeout, time.Now)
+	if o.helper {
+		checkHelperResults(results)
+	}
 	reports := make([]hostReport, len(results))
 	failed := false
 	for i, r := range results {
@@ -157,7 +165,12 @@ func runLogin(g globalOptions, args []string, stdin io.Reader, stdout, stderr io
 	warnAuthConfigEnv(os.Getenv(authConfigEnv), storing, stderr)
 	// Print what happened even when storing failed part way: a helper
 	// may already hold a credential.
-	storeErr := storeResults(results, reports, o)
+	var storeErr error
+	if o.helper {
+		storeErr = o.storeHelper(results, reports, stderr)
+	} else {
+		storeErr = storeResults(results, reports, o)
+	}
 	var happened []hostReport
 	for _, r := range reports {
 		if r.Status != "" {

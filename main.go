@@ -8,13 +8,14 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"runtime/debug"
 	"strings"
 	"time"
 )
 
 const usage = `Usage:
-    flux-mirror [--timeout DURATION] [--no-envsubst] login [-f PATH] [--host HOST]... [--docker-config DIR] [--plaintext] [--verify] [--dry-run] [-o text|json]
+    flux-mirror [--timeout DURATION] [--no-envsubst] login [-f PATH] [--host HOST]... [--docker-config DIR] [--plaintext | --helper] [--verify] [--dry-run] [-o text|json]
     flux-mirror [--timeout DURATION] [--no-envsubst] logout [-f PATH] [--host HOST]... [--docker-config DIR] [-o text|json]
     flux-mirror [--timeout DURATION] [--no-envsubst] status [-f PATH] [--host HOST]... [--docker-config DIR] [-o text|json]
     flux-mirror keygen [-o DIR]
@@ -40,7 +41,7 @@ Example:
     ✔ stored registry token for registry.example.com in docker/config.json (expires in 1m)`
 
 const loginUsage = `Usage:
-    flux-mirror login [-f PATH] [--host HOST]... [--docker-config DIR] [--plaintext] [--verify] [--dry-run] [-o text|json]
+    flux-mirror login [-f PATH] [--host HOST]... [--docker-config DIR] [--plaintext | --helper] [--verify] [--dry-run] [-o text|json]
 
 Resolve the credential of every host in the config (or of each --host, in
 that order) and store it in the Docker config the way "docker login" does:
@@ -56,6 +57,9 @@ Options:
     --plaintext             Store username/password in config.json, bypassing credential helpers.
     --verify                Authenticate each credential against its registry first, as
                             docker login does; a refused host fails and nothing is written.
+    --helper                Store no secret: make flux-mirror the hosts' credential helper
+                            (credHelpers), minting a fresh credential at every docker get.
+                            Needs docker-credential-flux-mirror on PATH and a username per host.
     --dry-run               Resolve every credential and show what would be stored where, with
                             the JWT claims and a fingerprint of each secret; write nothing.
     -o, --output FORMAT     text (default) or json (one document; schema in the README).
@@ -107,7 +111,17 @@ func main() {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(400)
 	}
-	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	os.Exit(runAs(os.Args[0], os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// runAs is run, unless the program runs as docker-credential-flux-mirror
+// (a link to this binary, which is how docker finds a credential helper):
+// then it speaks the credential helper protocol instead.
+func runAs(argv0 string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if strings.TrimSuffix(filepath.Base(argv0), ".exe") == helperProgram {
+		return runCredentialHelper(args, osHelperEnv(), stdin, stdout, stderr)
+	}
+	return run(args, stdin, stdout, stderr)
 }
 
 // globalOptions are the flags accepted before or after the command name.

@@ -19,6 +19,12 @@ import (
 var update = flag.Bool("update", false, "update golden files")
 
 func TestMain(m *testing.M) {
+	// Helper mode is picked by the program's name, which testscript.Main
+	// would take for a test run: a link named docker-credential-flux-mirror
+	// to this binary runs the tool directly.
+	if filepath.Base(os.Args[0]) == helperProgram {
+		mainRecordingOutput()
+	}
 	testscript.Main(m, map[string]func(){
 		"flux-mirror": mainRecordingOutput,
 		"keychain":    keychainMain,
@@ -51,6 +57,10 @@ func setupScript(env *testscript.Env) error {
 		}
 	}
 	env.Setenv("HOME", home)
+	// os.UserConfigDir and os.UserCacheDir (the helper's registrations and
+	// token cache) read these before HOME.
+	env.Setenv("XDG_CONFIG_HOME", filepath.Join(home, ".config"))
+	env.Setenv("XDG_CACHE_HOME", filepath.Join(home, ".cache"))
 	env.Setenv("DOCKER_CONFIG", filepath.Join(work, "docker"))
 	// testscript.Main put the folder holding the flux-mirror command first.
 	commands, _, _ := strings.Cut(env.Getenv("PATH"), string(os.PathListSeparator))
