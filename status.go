@@ -42,7 +42,7 @@ Options:
 
 Example:
     $ flux-mirror status -f hosts.yaml --host ghcr.io
-    ✔ ghcr.io: stored via the "pass" credential helper: username/password (username robot), sha256:1f2e3d4c`
+    ✔ ghcr.io: stored via the "pass" credential helper: username/password (username robot), pbkdf2:1f2e3d4c`
 
 func runStatus(g globalOptions, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	o := loginOptions{global: g}
