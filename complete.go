@@ -36,6 +36,8 @@ func commandFlags(cmd string) *flag.FlagSet {
 		return loginFlags(&loginOptions{global: g})
 	case "logout":
 		return logoutFlags(&loginOptions{global: g})
+	case "status":
+		return statusFlags(&loginOptions{global: g})
 	case "keygen":
 		var dir string
 		return keygenFlags(&dir)

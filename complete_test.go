@@ -28,6 +28,7 @@ func TestComplete(t *testing.T) {
 	}
 	allCommands := "login\tResolve the credentials of the config's hosts and store them in the Docker config.\n" +
 		"logout\tErase what login stored for the config's hosts.\n" +
+		"status\tShow where each host's credential is now, its expiry and what shadows it.\n" +
 		"keygen\tWrite a fresh Ed25519 key pair (privkey.json, pubkey.json) for jwkPath.\n" +
 		"completion\tPrint a bash, zsh or fish completion script.\n" +
 		"version\tPrint the version.\n" +
@@ -45,6 +46,8 @@ func TestComplete(t *testing.T) {
 		{"global flags", []string{"--"}, nil, "--no-envsubst\tRead ${VAR} in the config literally instead of substituting it.\n--timeout\tBound credential resolution and helper calls. Default: 1m.\n:4\n"},
 		{"login flags", []string{"login", "--d"}, nil, "--docker-config\tDocker config directory. Default: $DOCKER_CONFIG, else ~/.docker.\n--dry-run\tResolve every credential and show what would be stored where, with\n:4\n"},
 		{"short flags", []string{"logout", "-o"}, nil, "-o\ttext (default) or json.\n:4\n"},
+		{"status flags, new ones included", []string{"status", "--h"}, nil, "--host\tShow this host only; repeatable. Default: all hosts.\n:4\n"},
+		{"login's newer flags", []string{"login", "--v"}, nil, "--verify\tAuthenticate each credential against its registry first, as\n:4\n"},
 		{"keygen flags", []string{"keygen", "-"}, nil, "-o\tDirectory to write to, created if missing. Default: .\n--output-dir\tDirectory to write to, created if missing. Default: .\n:4\n"},
 		{"output values", []string{"login", "-o", ""}, nil, "text\njson\n:4\n"},
 		{"output value prefix", []string{"login", "--output", "j"}, nil, "json\n:4\n"},

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 )
 
@@ -109,6 +110,9 @@ func loadConfig(flagPath string, stdin io.Reader, substitute bool) (*config, err
 // parseConfig decodes and validates a config document whose paths are
 // relative to dir. A nil lookup turns environment substitution off.
 func parseConfig(data []byte, dir string, lookup func(string) (string, bool)) (*config, error) {
+	if len(data) > maxConfigSize {
+		return nil, errConfigSize
+	}
 	doc, err := parseYAML(data)
 	if err != nil {
 		return nil, err
@@ -170,6 +174,10 @@ func parseConfig(data []byte, dir string, lookup func(string) (string, bool)) (*
 		}
 		if cfg.hostIndex(hc.Host) >= 0 {
 			return nil, fmt.Errorf("hosts[%d]: host %q is configured more than once", i, hc.Host)
+		}
+		if j := sameKeyHost(cfg.Hosts, hc.Host); j >= 0 {
+			return nil, fmt.Errorf("hosts[%d]: host %q and hosts[%d] host %q are stored under one Docker config key %q; configure it once",
+				i, hc.Host, j, cfg.Hosts[j].Host, registryKey(strings.ToLower(hc.Host)))
 		}
 		cfg.Hosts = append(cfg.Hosts, hc)
 	}

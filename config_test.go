@@ -36,7 +36,7 @@ func TestConfigErrors(t *testing.T) {
 		// The document.
 		{"bad YAML", v1beta1Header + "hosts: [", "parse config: yaml: line 3: did not find expected node content"},
 		{"duplicate key", v1beta1Header + "hosts:\n- host: r.example\n  credential:\n    value: a\n    value: b\n",
-			"parse config: yaml: unmarshal errors:\n  line 7: key \"value\" already set in map"},
+			"parse config: yaml: unmarshal errors:\n  line 7: key already set in map"},
 		{"two documents", v1beta1Header + "hosts: []\n---\n" + v1beta1Header, "parse config: want one YAML document, found more"},
 		{"not a mapping", "- host: r.example\n", "config must be a mapping, not a list"},
 		{"empty", "", `apiVersion must be "mirror.plugin.fluxcd.io/v1beta1" or "mirror.plugin.fluxcd.io/v1beta2", got ""`},

@@ -6,7 +6,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/spiffe/go-spiffe/v2/spiffeid"
@@ -25,6 +24,8 @@ type dialect struct {
 	needOne string
 	// spiffeOne is the message for a spiffe block without exactly one authorizer.
 	spiffeOne string
+	// username is where the username is written.
+	username string
 }
 
 func v1beta1Dialect() dialect {
@@ -33,6 +34,7 @@ func v1beta1Dialect() dialect {
 		svid: "jwt-svid", tlsSVID: "x509-svid",
 		needOne:   "one of credential, provider, tls, or maxChunkSize is required",
 		spiffeOne: "exactly one of serverID, trustDomain, or authorizeAny must be set",
+		username:  "username",
 	}
 }
 
@@ -42,19 +44,15 @@ func v1beta2Dialect() dialect {
 		svid: "spiffe", tlsSVID: "spiffe", generic: "generic",
 		needOne:   "one of credential, a cloud provider, tls, or maxChunkSize is required",
 		spiffeOne: "exactly one of serverID or trustDomain must be set",
+		username:  "credential: username",
 	}
 }
 
 // checkHost validates a hosts[] entry (SPEC 2.2) and reduces it to what
 // login needs. Path fields come back relative to paths.dir.
 func checkHost(h hostFile, d dialect, paths *folder) (hostConfig, error) {
-	switch {
-	case h.Host == "":
-		return hostConfig{}, errors.New("host is required")
-	case strings.Contains(h.Host, "://"):
-		return hostConfig{}, fmt.Errorf("host %q must be host[:port], without a scheme", h.Host)
-	case strings.Contains(h.Host, "/"):
-		return hostConfig{}, fmt.Errorf("host %q must be host[:port], without a path", h.Host)
+	if err := checkHostName(h.Host); err != nil {
+		return hostConfig{}, err
 	}
 	provider := h.Provider
 	switch provider {
@@ -68,7 +66,7 @@ func checkHost(h hostFile, d dialect, paths *folder) (hostConfig, error) {
 		return hostConfig{}, fmt.Errorf("provider %q must be one of: ecr, acr, gar", h.Provider)
 	}
 	switch {
-	case h.HostUsername != "" && h.Credential == nil:
+	case h.HostUsername != nil && h.Credential == nil:
 		return hostConfig{}, errors.New("username can only be set with credential")
 	case provider != "" && h.Credential != nil:
 		return hostConfig{}, errors.New("credential and provider are mutually exclusive")
@@ -84,11 +82,21 @@ func checkHost(h hostFile, d dialect, paths *folder) (hostConfig, error) {
 	}
 	out := hostConfig{Host: h.Host, Provider: provider}
 	if h.Credential != nil {
+		// An empty username would turn the password of a pair, bound for
+		// a credential helper, into a bearer registry token in
+		// config.json: ${OWNER} with OWNER set but empty is a mistake, not
+		// a request for a token, which is asked for by leaving the key out.
+		if u := h.Credential.Username; u != nil && *u == "" {
+			return hostConfig{}, fmt.Errorf("%s for host %q is empty; write a username, or leave the key out to store a registry token", d.username, h.Host)
+		}
 		c, err := checkCredential(*h.Credential, d, paths)
 		if err != nil {
 			return hostConfig{}, fmt.Errorf("credential: %w", err)
 		}
-		out.Credential, out.Username = c, h.Credential.Username
+		out.Credential = c
+		if u := h.Credential.Username; u != nil {
+			out.Username = *u
+		}
 	}
 	if h.TLS != nil {
 		if err := checkTLS(*h.TLS, d, paths); err != nil {
@@ -155,6 +163,15 @@ func checkCredential(c credentialFile, d dialect, paths *folder) (*credentialCon
 	for i, a := range c.Audiences {
 		if a == "" {
 			return nil, fmt.Errorf("%s[%d] must not be empty", d.audiences, i)
+		}
+		if c.Provider == "aws" {
+			if err := checkAWSAudience(a); err != nil {
+				field := fmt.Sprintf("%s[%d]", d.audiences, i)
+				if d.audiences == "aud" {
+					field = "aud" // v1beta1's is one string, not a list
+				}
+				return nil, fmt.Errorf("%s %q %w with provider \"aws\": the signed X-Audience header joins audiences with commas and trims spaces", field, a, err)
+			}
 		}
 	}
 	if c.Expiration != "" {

@@ -33,7 +33,7 @@ type hostFile struct {
 	MaxChunkSize *int64          `json:"maxChunkSize"`
 	// HostUsername is v1beta1's host-level username, kept so that one
 	// without a credential is reported rather than dropped.
-	HostUsername string `json:"-"`
+	HostUsername *string `json:"-"`
 }
 
 type credentialFile struct {
@@ -47,8 +47,10 @@ type credentialFile struct {
 	Subject    string   `json:"subject"`
 	Audiences  []string `json:"audiences"`
 	Expiration string   `json:"expiration"`
-	Username   string   `json:"username"`
-	Envelope   string   `json:"envelope"`
+	// Username is a pointer so that a username written empty (or
+	// substituted to "") is told from one left out.
+	Username *string `json:"username"`
+	Envelope string  `json:"envelope"`
 }
 
 type tlsFile struct {
@@ -84,7 +86,7 @@ type pemFile struct {
 // v1beta1Host is a v1beta1 hosts[] entry (SPEC 2.2).
 type v1beta1Host struct {
 	Host         string             `json:"host"`
-	Username     string             `json:"username"`
+	Username     *string            `json:"username"`
 	Credential   *v1beta1Credential `json:"credential"`
 	Provider     string             `json:"provider"`
 	TLS          *v1beta1TLS        `json:"tls"`

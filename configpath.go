@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // configPath returns the config to read (SPEC 2.1): --config if set, else
@@ -31,7 +32,7 @@ func configPath(flagPath string, getenv func(string) string, executable func() (
 // the working directory for stdin (SPEC 2.5).
 func readConfig(path string, stdin io.Reader) (data []byte, dir string, err error) {
 	if path == "-" {
-		if data, err = io.ReadAll(stdin); err != nil {
+		if data, err = readAtMost(stdin); err != nil {
 			return nil, "", fmt.Errorf("read config: %w", err)
 		}
 		if dir, err = os.Getwd(); err != nil {
@@ -39,14 +40,32 @@ func readConfig(path string, stdin io.Reader) (data []byte, dir string, err erro
 		}
 		return data, dir, nil
 	}
-	if data, err = os.ReadFile(path); err != nil {
+	f, err := os.Open(path)
+	if err != nil {
 		return nil, "", fmt.Errorf("open config: %w", err)
+	}
+	defer f.Close()
+	if data, err = readAtMost(f); err != nil {
+		return nil, "", fmt.Errorf("read config: %w", err)
 	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, "", fmt.Errorf("open config: %w", err)
 	}
 	return data, filepath.Dir(abs), nil
+}
+
+// maxConfigSize bounds the config: a 200-host config is about 20 KiB, and
+// a file past the bound (a wrong path, /dev/zero, a hostile pipe) would
+// otherwise be read and parsed whole.
+const maxConfigSize = 4 << 20
+
+var errConfigSize = fmt.Errorf("config is larger than %d MiB", maxConfigSize>>20)
+
+// readAtMost reads r to the end, but no more than one byte past
+// maxConfigSize: enough for parseConfig to refuse it.
+func readAtMost(r io.Reader) ([]byte, error) {
+	return io.ReadAll(io.LimitReader(r, maxConfigSize+1))
 }
 
 // folder is the config folder, which path fields must stay inside.
@@ -80,7 +99,7 @@ func (f *folder) confine(field, p string) (string, error) {
 	}
 	rel := p
 	if filepath.IsAbs(p) {
-		r, err := filepath.Rel(f.dir, p)
+		r, err := f.relative(p)
 		if err != nil {
 			return "", f.escapes(field, p)
 		}
@@ -106,6 +125,26 @@ func (f *folder) confine(field, p string) (string, error) {
 	}
 }
 
+// relative returns the absolute path p relative to the folder. It keeps
+// what follows the folder as written: filepath.Rel would drop "sym/.." as
+// text, where the kernel, and os.Root, climb from the symlink's target.
+// A path that does not start with the folder has its parent folder
+// resolved first, as the kernel would, and is compared with the real
+// folder.
+func (f *folder) relative(p string) (string, error) {
+	if rest, ok := strings.CutPrefix(p, f.dir+string(filepath.Separator)); ok {
+		return rest, nil
+	}
+	base := f.dir
+	dir, name := splitLast(p)
+	if realDir, err := filepath.EvalSymlinks(dir); err == nil {
+		if realBase, err := filepath.EvalSymlinks(f.dir); err == nil {
+			base, p = realBase, filepath.Join(realDir, name)
+		}
+	}
+	return filepath.Rel(base, p)
+}
+
 func (f *folder) escapes(field, p string) error {
 	return fmt.Errorf("%s %q: path escapes the config folder %s", field, p, f.dir)
 }
@@ -119,4 +158,18 @@ func (c *config) readFile(rel string) ([]byte, error) {
 	}
 	defer root.Close()
 	return root.ReadFile(rel)
+}
+
+// splitLast splits path into the folder and the last name in it, leaving
+// the folder as written: "a/sym/../b" is "a/sym/.." and "b".
+func splitLast(path string) (dir, name string) {
+	path = strings.TrimRight(path, string(filepath.Separator))
+	i := strings.LastIndexByte(path, filepath.Separator)
+	switch {
+	case i < 0:
+		return ".", path
+	case i == 0:
+		return string(filepath.Separator), path[1:]
+	}
+	return path[:i], path[i+1:]
 }

@@ -15,7 +15,7 @@ func TestConfigPathConfinement(t *testing.T) {
 	base := t.TempDir()
 	dir := filepath.Join(base, "config")
 	outside := filepath.Join(base, "outside")
-	for _, d := range []string{filepath.Join(dir, "keys"), outside} {
+	for _, d := range []string{filepath.Join(dir, "keys", "sub"), outside} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -35,10 +35,14 @@ func TestConfigPathConfinement(t *testing.T) {
 		"abs-in":    filepath.Join(dir, "keys"),
 		"keys/up":   "..",
 		"keys/back": "../token",
+		"deep":      "keys/sub",
 	} {
 		if err := os.Symlink(target, filepath.Join(dir, link)); err != nil {
 			t.Fatal(err)
 		}
+	}
+	if err := os.Symlink(dir, filepath.Join(outside, "config")); err != nil {
+		t.Fatal(err)
 	}
 	escapes := func(field, p string) string {
 		return field + " " + strconv.Quote(p) + ": path escapes the config folder " + dir
@@ -77,6 +81,12 @@ func TestConfigPathConfinement(t *testing.T) {
 		{"certificate", "certificate", "out", "", "hosts[0]: tls: clientAuth: certificate: " + escapes("fromPath", "out")},
 		{"key", "key", "/etc/passwd", "", "hosts[0]: tls: clientAuth: key: " + escapes("fromPath", "/etc/passwd")},
 		{"tls inside", "key", "keys/jwk.json", "", ""},
+		// ".." after a symlinked folder climbs from its target, as the
+		// kernel does, not from the symlink's place as text would.
+		{"absolute, dot dot after a symlinked folder", "jwkPath", filepath.Join(dir, "deep") + "/../jwk.json", "deep/../jwk.json", ""},
+		{"absolute, through a symlinked folder above", "fromPath", filepath.Join(dir, "keys", "up") + "/../outside/token", "",
+			"hosts[0]: credential: " + escapes("fromPath", filepath.Join(dir, "keys", "up")+"/../outside/token")},
+		{"absolute, through a symlink to the folder", "fromPath", filepath.Join(outside, "config") + "/token", "token", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

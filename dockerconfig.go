@@ -115,6 +115,26 @@ func (c *dockerConfig) setCredsStore(name string) {
 	c.top["credsStore"] = jsonString(name)
 }
 
+// setCredHelper sets credHelpers[key] to name.
+func (c *dockerConfig) setCredHelper(key, name string) {
+	if c.credHelpers == nil {
+		c.credHelpers = map[string]string{}
+	}
+	c.credHelpers[key] = name
+	c.top["credHelpers"], _ = json.Marshal(c.credHelpers)
+}
+
+// deleteCredHelper removes credHelpers[key], and credHelpers with its last
+// entry.
+func (c *dockerConfig) deleteCredHelper(key string) {
+	delete(c.credHelpers, key)
+	if len(c.credHelpers) == 0 {
+		delete(c.top, "credHelpers")
+		return
+	}
+	c.top["credHelpers"], _ = json.Marshal(c.credHelpers)
+}
+
 // encode is config.json as docker writes it (configfile.SaveToWriter):
 // tab-indented, no final newline, "auths" first and always present. The
 // other top-level keys follow in Go's sorted map order (docker uses its

@@ -19,7 +19,9 @@ func TestRegistryKey(t *testing.T) {
 		"ghcr.io":              "ghcr.io",
 		"localhost:5000":       "localhost:5000",
 		"reg.example.com:443":  "reg.example.com:443",
-		"Docker.io":            "Docker.io",
+		"Docker.io":            dockerHubKey,
+		"Registry.Example.COM": "registry.example.com",
+		"LocalHost:5000":       "localhost:5000",
 		"docker.io:443":        "docker.io:443",
 	} {
 		if got := registryKey(host); got != want {
@@ -96,7 +98,7 @@ func TestOpenRefusesBadConfig(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			dir, _ := storeWorld(t)
 			writeConfig(t, dir, tc.content)
-			s, err := openDockerStore(dir)
+			s, err := openDockerStore(dir, testLockWait)
 			if err == nil {
 				s.close()
 				t.Fatal("opened")
@@ -112,7 +114,7 @@ func TestOpenRefusesBadConfig(t *testing.T) {
 			checkNoTempFiles(t, dir)
 			// The lock is released: the folder can be opened again.
 			writeConfig(t, dir, `{}`)
-			s, err = openDockerStore(dir)
+			s, err = openDockerStore(dir, testLockWait)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -166,7 +168,7 @@ func FuzzDockerConfigFile(f *testing.F) {
 		if err := os.WriteFile(path, data, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		s, err := openDockerStore(dir)
+		s, err := openDockerStore(dir, testLockWait)
 		if err != nil {
 			if got, _ := os.ReadFile(path); !bytes.Equal(got, data) {
 				t.Fatalf("refused file was changed: %v", err)

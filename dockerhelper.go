@@ -113,11 +113,59 @@ func eraseWithHelper(ctx context.Context, name, key string, stderr io.Writer) (b
 // its trimmed stdout. A helper reports failure with a non-zero exit and its
 // message on stdout; the error carries that message unless it holds secret
 // (a broken or hostile helper could echo its stdin back), in which case the
-// message is withheld. The helper's stderr goes to stderr, as with docker.
+// message is withheld. The helper's stderr goes to stderr, as with docker,
+// once it has exited, under the same rule (see heldStderr).
 func runHelper(ctx context.Context, name, verb string, stdin []byte, secret string, stderr io.Writer) (string, error) {
-	// The name comes from config.json. One with a path separator or a
-	// leading dot could point outside PATH (docker-credential-../../tmp/x)
-	// or at a hidden file: never run it.
+	program := helperPrefix + name
+	path, err := findHelper(name, verb)
+	if err != nil {
+		return "", err
+	}
+	// overflow ends the helper at once, as the deadline would.
+	ctx, overflow := context.WithCancel(ctx)
+	defer overflow()
+	cmd := exec.CommandContext(ctx, path, verb)
+	inOwnProcessGroup(cmd)
+	cmd.Stdin = bytes.NewReader(stdin)
+	stdout := &boundedOutput{overflow: overflow}
+	cmd.Stdout = stdout
+	errOut := &heldStderr{}
+	cmd.Stderr = errOut
+	cmd.WaitDelay = helperWaitDelay
+	err = cmd.Run()
+	errOut.copyTo(stderr, program+" "+verb, secret)
+	if stdout.tooLarge() {
+		return "", fmt.Errorf("%s %s: %w", program, verb, errOutputTooLarge)
+	}
+	if errors.Is(err, exec.ErrWaitDelay) {
+		// The helper exited 0, the protocol's success, but a child of it
+		// (an agent or daemon it started) still holds its stdout: its
+		// answer is what it wrote before exiting.
+		err = nil
+	}
+	out := strings.TrimSpace(stdout.buf.String())
+	if err == nil {
+		return out, nil
+	}
+	if ctx.Err() != nil {
+		return "", fmt.Errorf("%s %s: %w", program, verb, ctx.Err())
+	}
+	// A helper that echoes part of its stdin (a prefix, its base64) would
+	// leak the secret through its message: see redact.go.
+	if echoesSecret(out, secret) {
+		return "", fmt.Errorf("%s %s: %s (its message is withheld because it contains the secret)", program, verb, err)
+	}
+	if out == "" {
+		return "", fmt.Errorf("%s %s: %w", program, verb, err)
+	}
+	return out, fmt.Errorf("%s %s: %s", program, verb, boundText(out, maxEchoTextBytes))
+}
+
+// findHelper is the path of the credential helper name's program, for a
+// call of verb, or why it cannot be run. The name comes from config.json.
+// One with a path separator or a leading dot could point outside PATH
+// (docker-credential-../../tmp/x) or at a hidden file: never run it.
+func findHelper(name, verb string) (string, error) {
 	if name == "" || strings.ContainsAny(name, `/\`) || strings.HasPrefix(name, ".") {
 		return "", fmt.Errorf("credential helper name %q refused: it must not be empty, contain a path separator or start with \".\"", name)
 	}
@@ -131,41 +179,30 @@ func runHelper(ctx context.Context, name, verb string, stdin []byte, secret stri
 	case err != nil:
 		return "", fmt.Errorf("%s %s: %w", program, verb, err)
 	}
-	cmd := exec.CommandContext(ctx, path, verb)
-	cmd.Stdin = bytes.NewReader(stdin)
-	var stdout bytes.Buffer
-	cmd.Stdout = &stdout
-	cmd.Stderr = stderr
-	cmd.WaitDelay = helperWaitDelay
-	err = cmd.Run()
-	if errors.Is(err, exec.ErrWaitDelay) {
-		// The helper exited 0, the protocol's success, but a child of it
-		// (an agent or daemon it started) still holds its stdout: its
-		// answer is what it wrote before exiting.
-		err = nil
-	}
-	out := strings.TrimSpace(stdout.String())
-	if err == nil {
-		return out, nil
-	}
-	if ctx.Err() != nil {
-		return "", fmt.Errorf("%s %s: %w", program, verb, ctx.Err())
-	}
-	if containsSecret(out, secret) {
-		return "", fmt.Errorf("%s %s: %s (its message is withheld because it contains the secret)", program, verb, err)
-	}
-	if out == "" {
-		return "", fmt.Errorf("%s %s: %w", program, verb, err)
-	}
-	return out, fmt.Errorf("%s %s: %s", program, verb, out)
+	return path, nil
 }
 
-// containsSecret reports whether out holds secret as given or as it is
-// written inside the JSON sent to a helper.
-func containsSecret(out, secret string) bool {
-	if secret == "" {
-		return false
+// getWithHelper asks the credential helper name for key's credential,
+// sent without a newline as docker sends it. found is false when the
+// helper holds nothing for key.
+func getWithHelper(ctx context.Context, name, key string, stderr io.Writer) (username, secret string, found bool, err error) {
+	out, err := runHelper(ctx, name, "get", []byte(key), "", stderr)
+	if err != nil {
+		if out == errCredentialsNotFound {
+			return "", "", false, nil
+		}
+		return "", "", false, err
 	}
-	quoted, _ := json.Marshal(secret)
-	return strings.Contains(out, secret) || strings.Contains(out, string(quoted[1:len(quoted)-1]))
+	var answer struct {
+		Username string
+		Secret   string
+	}
+	if err := json.Unmarshal([]byte(out), &answer); err != nil {
+		// Never quote the answer: it is meant to hold a secret.
+		return "", "", false, fmt.Errorf("%s%s get: answer is not JSON {\"Username\", \"Secret\"}", helperPrefix, name)
+	}
+	if answer.Username == "" && answer.Secret == "" {
+		return "", "", false, nil
+	}
+	return answer.Username, answer.Secret, true, nil
 }

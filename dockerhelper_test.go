@@ -109,17 +109,17 @@ func TestHelperChoice(t *testing.T) {
 				}
 			}
 			a := hostAuth{Username: "user", Password: testPassword}
-			s, err := openDockerStore(dir)
+			s, err := openDockerStore(dir, testLockWait)
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer s.close()
 			path := filepath.Join(dir, configFileName)
 			want := destination{Helper: tc.want, Path: path}
-			if got := s.where(tc.host, a, tc.plaintext); got != want {
-				t.Errorf("where: %+v, want %+v", got, want)
+			if got, _, err := s.where(tc.host, a, tc.plaintext); got != want || err != nil {
+				t.Errorf("where: %+v, %v; want %+v", got, err, want)
 			}
-			if got := s.where(tc.host, hostAuth{RegistryToken: testToken}, tc.plaintext); got != (destination{Path: path}) {
+			if got, _, err := s.where(tc.host, hostAuth{RegistryToken: testToken}, tc.plaintext); got != (destination{Path: path}) || err != nil {
 				t.Errorf("where for a registry token: %+v, want config.json", got)
 			}
 			got, err := s.store(context.Background(), tc.host, a, tc.plaintext)
@@ -148,7 +148,7 @@ func TestHelperStore(t *testing.T) {
 	rec := fakeHelper(t, bin, "fake")
 	writeConfig(t, dir, `{"auths":{"ghcr.io":{"auth":"b2xkOnBhc3M=","registrytoken":"`+testToken+`","email":"me@example.com"},"docker.io":{"auth":"b2xkOnBhc3M="}},"credsStore":"fake"}`)
 	var stderr bytes.Buffer
-	s, err := openDockerStore(dir)
+	s, err := openDockerStore(dir, testLockWait)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -225,7 +225,7 @@ func TestDetectedHelperPersistedAfterStore(t *testing.T) {
 
 	// A failing helper store persists nothing.
 	t.Setenv("FAKE_HELPER_FAIL", "pass not initialized")
-	s, err := openDockerStore(dir)
+	s, err := openDockerStore(dir, testLockWait)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -244,7 +244,7 @@ func TestDetectedHelperPersistedAfterStore(t *testing.T) {
 	// Fresh is judged on the config as loaded: the registry token stored
 	// first in the same run does not stop detection for the next host.
 	t.Setenv("FAKE_HELPER_FAIL", "")
-	s, err = openDockerStore(dir)
+	s, err = openDockerStore(dir, testLockWait)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -295,7 +295,7 @@ func TestHelperFailure(t *testing.T) {
 			}
 			content := `{"auths":{"ghcr.io":{"auth":"b2xkOnBhc3M="}},"credsStore":"fake"}`
 			writeConfig(t, dir, content)
-			s, err := openDockerStore(dir)
+			s, err := openDockerStore(dir, testLockWait)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -325,7 +325,7 @@ func TestHelperTimeout(t *testing.T) {
 	dir, bin := storeWorld(t)
 	fakeProgram(t, bin, "docker-credential-slow", "exec sleep 60")
 	writeConfig(t, dir, `{"credsStore":"slow"}`)
-	s, err := openDockerStore(dir)
+	s, err := openDockerStore(dir, testLockWait)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -375,7 +375,7 @@ func TestMaliciousHelperNameRefused(t *testing.T) {
 				`{"credHelpers":{"ghcr.io":` + string(nameJSON) + `}}`,
 			} {
 				writeConfig(t, dir, config)
-				s, err := openDockerStore(dir)
+				s, err := openDockerStore(dir, testLockWait)
 				if err != nil {
 					t.Fatal(err)
 				}

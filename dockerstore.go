@@ -14,6 +14,7 @@ import (
 	"runtime"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // configFileName is the Docker config file in its folder; docker has no way
@@ -72,14 +73,21 @@ func dockerConfigDir(flagDir string) (string, error) {
 }
 
 // openDockerStore locks the Docker config folder dir and loads its
-// config.json. The lock is taken before reading, so that a concurrent login
-// that stores after us has read our entries first and loses none of them.
-func openDockerStore(dir string) (*dockerStore, error) {
+// config.json, waiting at most lockWait for another run's lock. The lock is
+// taken before reading, so that a concurrent login that stores after us has
+// read our entries first and loses none of them. It sits beside
+// config.json's resolved target, where the write happens: two folders
+// whose config.json link to one file must share it.
+func openDockerStore(dir string, lockWait time.Duration) (*dockerStore, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("creating the docker config folder: %w", err)
 	}
 	path := filepath.Join(dir, configFileName)
-	lock, err := lockFile(path + ".lock")
+	target, existing, err := configTarget(path)
+	if err != nil {
+		return nil, err
+	}
+	lock, err := lockConfig(target, existing, lockWait)
 	if err != nil {
 		return nil, fmt.Errorf("locking the docker config: %w", err)
 	}
@@ -124,7 +132,7 @@ func loadDockerStore(path string) (*dockerStore, error) {
 	s := &dockerStore{path: path, helperStderr: os.Stderr, rename: os.Rename}
 	// A missing file, or a dangling config.json symlink, is an empty config,
 	// as for docker.
-	data, err := os.ReadFile(path)
+	data, err := readConfigFile(path)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("reading the docker config: %w", err)
 	}
@@ -141,11 +149,32 @@ func loadDockerStore(path string) (*dockerStore, error) {
 	return s, nil
 }
 
+// readConfigFile reads the config.json at path, refusing anything but a
+// regular file (configTarget's rule) without blocking on a FIFO.
+func readConfigFile(path string) ([]byte, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|openNoBlock, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, errNotRegular(path, fi.Mode())
+	}
+	return io.ReadAll(f)
+}
+
 // registryKey is the auths key and helper ServerURL for host. Every Docker
 // Hub alias becomes dockerHubKey, the only key docker and
 // go-containerregistry look up for Hub images; any other host is its own
-// key, as written, which is what docker login and crane auth login store.
+// key in lower case. docker and go-containerregistry look a key up exactly
+// as the image reference spells it, and references spell hosts in lower
+// case in practice, so Registry.Example.COM is stored where they look.
 func registryKey(host string) string {
+	host = strings.ToLower(host)
 	switch host {
 	case "docker.io", "index.docker.io", "registry-1.docker.io":
 		return dockerHubKey
@@ -158,57 +187,72 @@ func registryKey(host string) string {
 // config.json. ctx bounds a helper call.
 func (s *dockerStore) store(ctx context.Context, host string, a hostAuth, plaintext bool) (destination, error) {
 	key := registryKey(host)
-	dest := destination{Path: s.path}
-	if a.RegistryToken != "" {
-		// A helper holds username/secret pairs only, and docker and
-		// go-containerregistry read registrytoken from the file even when a
-		// helper is configured (SPEC 5). The token replaces the whole entry.
+	dest, detected, err := s.where(host, a, plaintext)
+	if err != nil {
+		return destination{}, err
+	}
+	switch {
+	case a.RegistryToken != "":
+		// The token replaces the whole entry.
 		s.cfg.auths[key] = authEntry{"registrytoken": jsonString(a.RegistryToken)}
 		return dest, nil
-	}
-	if a.Username == "" {
-		// docker refuses to load an auth with an empty username, and a
-		// helper answer without one reads back as no credential.
-		return destination{}, errors.New("no username to store the password with")
-	}
-	helper, detected := s.helperFor(key, plaintext)
-	if helper == "" {
-		if strings.Contains(a.Username, ":") {
-			// auth splits on the first ':' when read: the pair would come back
-			// with the wrong username and password.
-			return destination{}, fmt.Errorf("username %q contains ':', which config.json's auth field cannot hold", a.Username)
-		}
+	case dest.Helper == "":
 		auth := base64.StdEncoding.EncodeToString([]byte(a.Username + ":" + a.Password))
 		s.cfg.auths[key] = authEntry{"auth": jsonString(auth)}
 		return dest, nil
 	}
-	if err := storeWithHelper(ctx, helper, key, a.Username, a.Password, s.helperStderr); err != nil {
+	if err := storeWithHelper(ctx, dest.Helper, key, a.Username, a.Password, s.helperStderr); err != nil {
 		return destination{}, err
 	}
-	// What docker's nativeStore.Store leaves in the file: an empty entry, so
-	// that a stale plaintext auth cannot shadow the helper, keeping only a
-	// registrytoken, which no helper holds.
-	entry := authEntry{}
-	if tok, ok := s.cfg.auths[key]["registrytoken"]; ok {
-		entry["registrytoken"] = tok
+	// An empty entry, so that neither a stale plaintext auth nor a stale
+	// registrytoken shadows the helper: docker and go-containerregistry
+	// both prefer a registrytoken over the helper's pair, and docker login
+	// replaces the whole entry too (SPEC 6.5).
+	s.cfg.auths[key] = authEntry{}
+	if _, ok := s.cfg.credHelpers[key]; !ok {
+		// containers/image (podman, skopeo, buildah) ignores credsStore
+		// (containers/image#111) but reads credHelpers; docker and
+		// go-containerregistry pick the same helper either way.
+		s.cfg.setCredHelper(key, dest.Helper)
 	}
-	s.cfg.auths[key] = entry
 	if detected {
 		// docker persists the store it detected on its next save; we do so
 		// only once a credential is actually in it.
-		s.cfg.setCredsStore(helper)
+		s.cfg.setCredsStore(dest.Helper)
 	}
-	dest.Helper = helper
 	return dest, nil
 }
 
-// where is the destination store would choose for a, without storing it.
-func (s *dockerStore) where(host string, a hostAuth, plaintext bool) destination {
-	dest := destination{Path: s.path}
-	if a.RegistryToken == "" {
-		dest.Helper, _ = s.helperFor(registryKey(host), plaintext)
+// where is the destination store would choose for a, and whether its
+// helper is one detected on a fresh config, after every check store runs
+// short of storing: --dry-run's answer, and store's first step, so that a
+// dry run fails exactly where a login would.
+func (s *dockerStore) where(host string, a hostAuth, plaintext bool) (dest destination, detected bool, err error) {
+	dest = destination{Path: s.path}
+	if a.RegistryToken != "" {
+		// A helper holds username/secret pairs only, and docker and
+		// go-containerregistry read registrytoken from the file even when a
+		// helper is configured (SPEC 5).
+		return dest, false, nil
 	}
-	return dest
+	if a.Username == "" {
+		// docker refuses to load an auth with an empty username, and a
+		// helper answer without one reads back as no credential.
+		return destination{}, false, errors.New("no username to store the password with")
+	}
+	dest.Helper, detected = s.helperFor(registryKey(host), plaintext)
+	if dest.Helper == "" {
+		if strings.Contains(a.Username, ":") {
+			// auth splits on the first ':' when read: the pair would come back
+			// with the wrong username and password.
+			return destination{}, false, fmt.Errorf("username %q contains ':', which config.json's auth field cannot hold", a.Username)
+		}
+		return dest, false, nil
+	}
+	if _, err := findHelper(dest.Helper, "store"); err != nil {
+		return destination{}, false, err
+	}
+	return dest, detected, nil
 }
 
 // erase removes what is stored for host: the credential in the helper that
@@ -226,6 +270,12 @@ func (s *dockerStore) erase(ctx context.Context, host string) (destination, bool
 		if found {
 			dest.Helper, erased = helper, true
 		}
+	}
+	if s.cfg.credsStore != "" && s.cfg.credHelpers[key] == s.cfg.credsStore {
+		// The entry login adds beside credsStore for containers/image; it
+		// names the helper docker would use anyway, so dropping it changes
+		// nothing else.
+		s.cfg.deleteCredHelper(key)
 	}
 	if entry, ok := s.cfg.auths[key]; ok {
 		delete(s.cfg.auths, key)
@@ -275,7 +325,9 @@ func writeConfigFile(path string, data []byte, rename func(oldpath, newpath stri
 	mode := fs.FileMode(0o600)
 	var existing fs.FileInfo
 	switch fi, err := os.Stat(target); {
-	case err == nil && fi.Mode().IsRegular():
+	case err == nil && !fi.Mode().IsRegular():
+		return errNotRegular(path, fi.Mode())
+	case err == nil:
 		mode, existing = fi.Mode().Perm(), fi
 	case err != nil && !errors.Is(err, fs.ErrNotExist):
 		return err
@@ -332,8 +384,22 @@ func resolveSymlinks(path string) (string, error) {
 		return resolved, err
 	}
 	// path, or the end of its chain of links, does not exist: walk the
-	// chain by hand to the missing name.
+	// chain by hand to the missing name. A relative link is relative to
+	// the folder the link is in as the kernel finds it, with the symlinks
+	// on the way resolved first: joined as text, "../x" in a link reached
+	// through a symlinked folder would climb from the symlink's place, not
+	// the folder's, and name another file.
 	for range 255 {
+		dir, name := splitLast(path)
+		realDir, err := filepath.EvalSymlinks(dir)
+		if errors.Is(err, fs.ErrNotExist) {
+			// No folder to create the file in; the write will say so.
+			return filepath.Clean(path), nil
+		}
+		if err != nil {
+			return "", err
+		}
+		path = filepath.Join(realDir, name)
 		fi, err := os.Lstat(path)
 		if errors.Is(err, fs.ErrNotExist) {
 			return path, nil
@@ -349,7 +415,9 @@ func resolveSymlinks(path string) (string, error) {
 			return "", err
 		}
 		if !filepath.IsAbs(link) {
-			link = filepath.Join(filepath.Dir(path), link)
+			// Not filepath.Join, which would clean "sym/.." away as text:
+			// the next round's EvalSymlinks resolves it as the kernel does.
+			link = realDir + string(filepath.Separator) + link
 		}
 		path = link
 	}

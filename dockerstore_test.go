@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Test secrets; every test that uses one checks that no output, and no file
@@ -20,6 +21,10 @@ const (
 	testPassword = "s3cret-p@ss"
 	testToken    = "tok.en-value"
 )
+
+// testLockWait bounds a test's wait for the Docker config lock, which no
+// other run holds.
+const testLockWait = time.Minute
 
 // storeWorld gives a test a hermetic world for the Docker store: an empty
 // HOME, its own DOCKER_CONFIG folder (not created), and a PATH holding only
@@ -78,7 +83,7 @@ func readFile(t *testing.T, path string) string {
 // shows in the helpers' stderr or in a file of the store world.
 func storeOnce(t *testing.T, dir string, plaintext bool, creds map[string]hostAuth) map[string]destination {
 	t.Helper()
-	s, err := openDockerStore(dir)
+	s, err := openDockerStore(dir, testLockWait)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,7 +207,7 @@ func TestStoreKeepsUnknownKeys(t *testing.T) {
 
 func TestStoreRefusesUnreadableUsername(t *testing.T) {
 	dir, _ := storeWorld(t)
-	s, err := openDockerStore(dir)
+	s, err := openDockerStore(dir, testLockWait)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -222,7 +227,7 @@ func TestErase(t *testing.T) {
 	writeConfig(t, dir, `{"auths":{"quay.io":{"registrytoken":"`+testToken+`"},"ghcr.io":{"auth":"dXNlcjpwYXNz"}},"credHelpers":{"docker.io":"x","https://index.docker.io/v1/":"fake"}}`)
 	storeOnce(t, dir, false, map[string]hostAuth{"docker.io": {Username: "user", Password: testPassword}})
 
-	s, err := openDockerStore(dir)
+	s, err := openDockerStore(dir, testLockWait)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -257,7 +262,7 @@ func TestErase(t *testing.T) {
 
 	// A helper failing otherwise than "not found" is an error.
 	t.Setenv("FAKE_HELPER_FAIL", "keychain locked")
-	s, err = openDockerStore(dir)
+	s, err = openDockerStore(dir, testLockWait)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 	"text/template"
 )
@@ -42,9 +43,13 @@ func applyEnvelope(envelope, token string) (string, error) {
 		return "", err
 	}
 	var b strings.Builder
-	// The template's errors name its own text, never the data: the token
-	// stays out of them.
+	// Most of the template's errors name its own text, but some quote the
+	// data ("range can't iterate over <token>", "non-function <token>"):
+	// such an error keeps only its position (see redact.go).
 	if err := t.Execute(&b, struct{ Token string }{token}); err != nil {
+		if echoesSecret(err.Error(), token) {
+			return "", fmt.Errorf("render envelope: %s: the template's error is withheld because it quotes the token", templatePosition(err.Error()))
+		}
 		return "", fmt.Errorf("render envelope: %w", err)
 	}
 	if b.Len() == 0 {
@@ -57,4 +62,13 @@ func applyEnvelope(envelope, token string) (string, error) {
 func checkEnvelope(envelope string) error {
 	_, err := applyEnvelope(envelope, sampleToken)
 	return err
+}
+
+// templatePosition is the "template: envelope:1:40" that starts a
+// text/template execution error.
+func templatePosition(text string) string {
+	if m := regexp.MustCompile(`^template: [^:]*:\d+(?::\d+)?`).FindString(text); m != "" {
+		return m
+	}
+	return "template"
 }

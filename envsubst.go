@@ -10,67 +10,136 @@ import (
 
 // substituteTree expands environment references (see substitute) in the
 // keys and string values of a parsed config, leaving numbers, booleans and
-// nulls as they are. at is where node sits, for errors. A part without a $
-// is returned as it is: copying and sorting every mapping of a 200-host
-// config would cost more than reading it.
+// nulls as they are. at is where node sits, for errors. It visits each
+// node once, so its cost is linear in the size of the tree. A part without
+// a $ is returned as it is: copying and sorting every mapping of a
+// 200-host config would cost more than reading it.
 func substituteTree(at string, node any, lookup func(string) (string, bool)) (any, error) {
-	if !holdsDollar(node) {
-		return node, nil
+	root := &treePath{key: at}
+	out, _, err := substituteNode(root, node, lookup, false)
+	if err != nil {
+		// Of several bad entries, report the same one every time: the
+		// first in sorted key order. Only a failed run pays for sorting.
+		_, _, err = substituteNode(root, node, lookup, true)
 	}
-	switch n := node.(type) {
-	case map[string]any:
-		out := make(map[string]any, len(n))
-		written := make(map[string]string, len(n)) // key -> as written
-		// Sorted, so that of several bad entries the same one is reported
-		// every time.
-		for _, k := range slices.Sorted(maps.Keys(n)) {
-			key, err := substitute(k, lookup)
-			if err != nil {
-				return nil, fmt.Errorf("%skey %q: %w", prefix(at), k, err)
-			}
-			if first, dup := written[key]; dup {
-				return nil, fmt.Errorf("%skeys %q and %q are both %q", prefix(at), first, k, key)
-			}
-			written[key] = k
-			if out[key], err = substituteTree(prefix(at)+key, n[k], lookup); err != nil {
-				return nil, err
-			}
-		}
-		return out, nil
-	case []any:
-		out := make([]any, len(n))
-		for i, e := range n {
-			var err error
-			if out[i], err = substituteTree(at+"["+strconv.Itoa(i)+"]", e, lookup); err != nil {
-				return nil, err
-			}
-		}
-		return out, nil
-	case string:
-		s, err := substitute(n, lookup)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", at, err)
-		}
-		return s, nil
-	}
-	return node, nil
+	return out, err
 }
 
-// holdsDollar reports whether a key or string value in node holds a $.
-func holdsDollar(node any) bool {
+// treePath is where a node sits, spelled out only for an error: building
+// the text for every node would cost the square of the depth.
+type treePath struct {
+	parent *treePath // nil at the root
+	key    string    // the mapping key, or the root's name
+	index  int       // the list index, when inList
+	inList bool
+}
+
+func (p *treePath) String() string {
+	switch {
+	case p.parent == nil:
+		return p.key
+	case p.inList:
+		return p.parent.String() + "[" + strconv.Itoa(p.index) + "]"
+	}
+	return prefix(p.parent.String()) + p.key
+}
+
+// substituteNode is substituteTree for one node, which reports whether the
+// node changed; sorted visits mapping keys in sorted order.
+func substituteNode(at *treePath, node any, lookup func(string) (string, bool), sorted bool) (any, bool, error) {
 	switch n := node.(type) {
 	case map[string]any:
-		for k, v := range n {
-			if strings.Contains(k, "$") || holdsDollar(v) {
-				return true
+		return substituteMapping(at, n, lookup, sorted)
+	case []any:
+		var out []any // nil until an element changes
+		for i, e := range n {
+			v, changed, err := substituteNode(&treePath{parent: at, index: i, inList: true}, e, lookup, sorted)
+			if err != nil {
+				return nil, false, err
+			}
+			if changed && out == nil {
+				out = slices.Clone(n)
+			}
+			if out != nil {
+				out[i] = v
 			}
 		}
-	case []any:
-		return slices.ContainsFunc(n, holdsDollar)
+		if out == nil {
+			return n, false, nil
+		}
+		return out, true, nil
 	case string:
-		return strings.Contains(n, "$")
+		if !strings.Contains(n, "$") {
+			return n, false, nil
+		}
+		s, err := substitute(n, lookup)
+		if err != nil {
+			return nil, false, fmt.Errorf("%s: %w", at, err)
+		}
+		return s, true, nil
 	}
-	return false
+	return node, false, nil
+}
+
+// substituteMapping is substituteNode for a mapping. A mapping is copied
+// only when a key or a value in it changes.
+func substituteMapping(at *treePath, n map[string]any, lookup func(string) (string, bool), sorted bool) (any, bool, error) {
+	keys := maps.Keys(n)
+	if sorted {
+		keys = slices.Values(slices.Sorted(keys))
+	}
+	// written maps each key to the key as written, to find two that
+	// become one; needed only when a key holds a $.
+	var written map[string]string
+	for k := range n {
+		if strings.Contains(k, "$") {
+			written = make(map[string]string, len(n))
+			break
+		}
+	}
+	var out map[string]any // nil until a key or a value changes
+	for k := range keys {
+		key := k
+		if strings.Contains(k, "$") {
+			var err error
+			if key, err = substitute(k, lookup); err != nil {
+				return nil, false, fmt.Errorf("%skey %q: %w", prefix(at.String()), k, err)
+			}
+		}
+		if written != nil {
+			if first, dup := written[key]; dup {
+				return nil, false, fmt.Errorf("%skeys %q and %q are both %q", prefix(at.String()), first, k, key)
+			}
+			written[key] = k
+		}
+		v, changed, err := substituteNode(&treePath{parent: at, key: key}, n[k], lookup, sorted)
+		if err != nil {
+			return nil, false, err
+		}
+		if (changed || key != k) && out == nil {
+			out = make(map[string]any, len(n))
+		}
+		if out != nil {
+			out[key] = v
+		}
+	}
+	if out == nil {
+		return n, false, nil
+	}
+	// The entries visited before the first change were not copied: they
+	// are the ones not in out whose key stays as written.
+	for k, v := range n {
+		if _, done := out[k]; done {
+			continue
+		}
+		if strings.Contains(k, "$") {
+			if key, _ := substitute(k, lookup); key != k {
+				continue // in out under its new name
+			}
+		}
+		out[k] = v
+	}
+	return out, true, nil
 }
 
 // substitute expands the environment references in s (SPEC 2.4):

@@ -405,8 +405,10 @@ func TestHangingHelperBounded(t *testing.T) {
 			stderr: `^✗ host "ghcr.io": not stored within --timeout 2s: docker-credential-fake store: context deadline exceeded\n$`,
 		},
 		{
-			// Killing the helper at the deadline leaves its child holding
-			// the stdout pipe; exec.Cmd.WaitDelay stops waiting for it.
+			// At the deadline the helper's process group is killed, the
+			// child with it (TestKilledHelperTakesItsChildren); a child
+			// that escaped the group would still hold the stdout pipe,
+			// and exec.Cmd.WaitDelay stops waiting for it.
 			name:   "killed, its child keeps stdout open",
 			body:   `sleep 60 & echo $! > "$PIDFILE"; wait`,
 			code:   1,
@@ -453,7 +455,7 @@ func TestHangingHelperBounded(t *testing.T) {
 			switch {
 			case tc.code != 0 && got != original:
 				t.Errorf("config.json changed to %q", redact(got, secret))
-			case tc.code == 0 && got != "{\n\t\"auths\": {\n\t\t\"ghcr.io\": {}\n\t},\n\t\"credsStore\": \"fake\"\n}":
+			case tc.code == 0 && got != "{\n\t\"auths\": {\n\t\t\"ghcr.io\": {}\n\t},\n\t\"credHelpers\": {\n\t\t\"ghcr.io\": \"fake\"\n\t},\n\t\"credsStore\": \"fake\"\n}":
 				t.Errorf("config.json is %q, want the helper's empty entry for ghcr.io", redact(got, secret))
 			}
 			if left := tempFiles(t, w.docker); len(left) > 0 {

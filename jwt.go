@@ -230,6 +230,9 @@ func jsonKind(t reflect.Type) string {
 // write; an exp past it is not a date.
 const maxNumericDate = 253402300799
 
+// minNumericDate is 0000-01-01T00:00:00Z, the first instant it can write.
+const minNumericDate = -62167219200
+
 // jwtExpiry returns the exp claim of token read without verifying it, or
 // the zero time when token is not a JWT with an exp claim. It reads any
 // compact JWS (RFC 7515 section 7.1), including the unsigned aws envelope

@@ -6,6 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"slices"
 	"strings"
 	"time"
 )
@@ -30,6 +32,8 @@ type loginOptions struct {
 	dockerConfig string
 	plaintext    bool
 	dryRun       bool
+	verify       bool
+	helper       bool
 	output       string
 }
 
@@ -67,7 +71,17 @@ func (o *loginOptions) openStore() (*dockerStore, error) {
 	if err != nil {
 		return nil, err
 	}
-	return openDockerStore(dir)
+	return openDockerStore(dir, o.global.timeout)
+}
+
+// readStore loads the Docker config folder the flags name without locking
+// or creating anything, for --dry-run.
+func (o *loginOptions) readStore() (*dockerStore, error) {
+	dir, err := dockerConfigDir(o.dockerConfig)
+	if err != nil {
+		return nil, err
+	}
+	return readDockerStore(dir)
 }
 
 // check validates the flags once they are all parsed.
@@ -77,6 +91,9 @@ func (o *loginOptions) check() error {
 	}
 	if o.output != "text" && o.output != "json" {
 		return usagef("--output must be text or json, got %q", o.output)
+	}
+	if o.helper {
+		return o.checkHelperLogin()
 	}
 	return nil
 }
@@ -88,6 +105,8 @@ func loginFlags(o *loginOptions) *flag.FlagSet {
 	o.register(fs)
 	fs.BoolVar(&o.plaintext, "plaintext", false, "")
 	fs.BoolVar(&o.dryRun, "dry-run", false, "")
+	fs.BoolVar(&o.verify, "verify", false, "")
+	fs.BoolVar(&o.helper, "helper", false, "")
 	return fs
 }
 
@@ -100,6 +119,9 @@ func runLogin(g globalOptions, args []string, stdin io.Reader, stdout, stderr io
 	}
 
 	results := resolveHosts(cfg, hosts, o.global.timeout, time.Now)
+	if o.helper {
+		checkHelperResults(results)
+	}
 	reports := make([]hostReport, len(results))
 	failed := false
 	for i, r := range results {
@@ -112,8 +134,26 @@ func runLogin(g globalOptions, args []string, stdin io.Reader, stdout, stderr io
 			reports[i].Status, reports[i].Error = statusSkipped, "no credential configured"
 		}
 	}
+	if !failed && o.verify {
+		rt, err := verifyTransport(os.Getenv)
+		if err != nil {
+			return err
+		}
+		said, errs := verifyHosts(results, o.global.timeout, rt)
+		for i := range results {
+			if errs[i] != nil {
+				reports[i].Status, reports[i].Error = statusFailed, oneLineError(errs[i]).Error()
+				failed = true
+			}
+			reports[i].Verify = said[i]
+		}
+	}
+	if !failed && (o.dryRun || o.output == "json") {
+		addFingerprints(reports, results)
+	}
 	if failed {
-		// Nothing is stored unless every host resolved: report only the
+		// Nothing is stored unless every host resolved (and, with
+		// --verify, was accepted by its registry): report only the
 		// failures.
 		var failures []hostReport
 		for _, r := range reports {
@@ -123,9 +163,21 @@ func runLogin(g globalOptions, args []string, stdin io.Reader, stdout, stderr io
 		}
 		return o.print(failures, stdout, stderr)
 	}
+	var storing []string
+	for _, r := range results {
+		if !r.skipped {
+			storing = append(storing, r.host.Host)
+		}
+	}
+	warnAuthConfigEnv(os.Getenv(authConfigEnv), storing, stderr)
 	// Print what happened even when storing failed part way: a helper
 	// may already hold a credential.
-	storeErr := storeResults(results, reports, o)
+	var storeErr error
+	if o.helper {
+		storeErr = o.storeHelper(results, reports, stderr)
+	} else {
+		storeErr = storeResults(results, reports, o)
+	}
 	var happened []hostReport
 	for _, r := range reports {
 		if r.Status != "" {
@@ -168,7 +220,8 @@ func selectHosts(cfg *config, names []string) ([]hostConfig, error) {
 	}
 	var selected []hostConfig
 	for _, name := range names {
-		i := cfg.hostIndex(name)
+		// Hosts are case-insensitive (RFC 4343) and stored in lower case.
+		i := slices.IndexFunc(cfg.Hosts, func(h hostConfig) bool { return strings.EqualFold(h.Host, name) })
 		if i < 0 {
 			configured := make([]string, len(cfg.Hosts))
 			for j, h := range cfg.Hosts {
@@ -256,39 +309,26 @@ func resolveHostsWith(hosts []hostConfig, timeout time.Duration, resolve func(co
 }
 
 // storeResults stores every resolved credential in one Docker config
-// write, or with --dry-run only works out where each would go, and fills in
-// the reports. A host that fails to store stops the run; the hosts stored
-// before it are still written.
+// write, or with --dry-run runs the same checks and only works out where
+// each would go, and fills in the reports. A host that fails to store (or
+// its checks) stops the run; the hosts stored before it are still written.
 func storeResults(results []hostResult, reports []hostReport, o loginOptions) error {
 	if !anyResolved(results) {
 		// Every host was skipped: nothing to write, no file to create.
 		return nil
 	}
+	var store *dockerStore
+	var err error
 	if o.dryRun {
-		dir, err := dockerConfigDir(o.dockerConfig)
-		if err != nil {
-			return err
-		}
-		store, err := readDockerStore(dir)
-		if err != nil {
-			return err
-		}
-		for i, r := range results {
-			if !r.skipped {
-				reports[i].setDestination(store.where(r.host.Host, r.auth, o.plaintext))
-				reports[i].Status = statusWouldStore
-			}
-		}
-		return nil
+		store, err = o.readStore()
+	} else {
+		store, err = o.openStore()
 	}
-	store, err := o.openStore()
 	if err != nil {
 		return err
 	}
 	defer store.close()
 
-	ctx, cancel := context.WithTimeout(context.Background(), o.global.timeout)
-	defer cancel()
 	var failedHost string
 	for i, r := range results {
 		switch {
@@ -297,10 +337,7 @@ func storeResults(results []hostResult, reports []hostReport, o loginOptions) er
 			reports[i].Status = statusNotStored
 			reports[i].Error = fmt.Sprintf("not stored: host %q failed before it", failedHost)
 		default:
-			dest, err := store.store(ctx, r.host.Host, r.auth, o.plaintext)
-			if err != nil && ctx.Err() != nil {
-				err = fmt.Errorf("not stored within --timeout %s: %w", formatTimeout(o.global.timeout), err)
-			}
+			dest, err := o.storeOne(store, r)
 			if err != nil {
 				reports[i].Status, reports[i].Error = statusFailed, oneLineError(err).Error()
 				failedHost = r.host.Host
@@ -308,7 +345,13 @@ func storeResults(results []hostResult, reports []hostReport, o loginOptions) er
 			}
 			reports[i].setDestination(dest)
 			reports[i].Status = statusStored
+			if o.dryRun {
+				reports[i].Status = statusWouldStore
+			}
 		}
+	}
+	if o.dryRun {
+		return nil
 	}
 	if err := store.save(); err != nil {
 		for i := range reports {
@@ -319,6 +362,22 @@ func storeResults(results []hostResult, reports []hostReport, o loginOptions) er
 		return err
 	}
 	return nil
+}
+
+// storeOne stores r's credential, under a --timeout of its own (SPEC 7),
+// or with --dry-run runs the same checks and only says where it would go.
+func (o loginOptions) storeOne(store *dockerStore, r hostResult) (destination, error) {
+	if o.dryRun {
+		dest, _, err := store.where(r.host.Host, r.auth, o.plaintext)
+		return dest, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), o.global.timeout)
+	defer cancel()
+	dest, err := store.store(ctx, r.host.Host, r.auth, o.plaintext)
+	if err != nil && ctx.Err() != nil {
+		err = fmt.Errorf("not stored within --timeout %s: %w", formatTimeout(o.global.timeout), err)
+	}
+	return dest, err
 }
 
 func anyResolved(results []hostResult) bool {

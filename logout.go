@@ -28,8 +28,6 @@ func runLogout(g globalOptions, args []string, stdin io.Reader, stdout, stderr i
 	}
 	defer store.close()
 
-	ctx, cancel := context.WithTimeout(context.Background(), o.global.timeout)
-	defer cancel()
 	reports := make([]hostReport, len(hosts))
 	for i, h := range hosts {
 		reports[i] = hostReport{Host: h.Host, Key: registryKey(h.Host)}
@@ -37,7 +35,19 @@ func runLogout(g globalOptions, args []string, stdin io.Reader, stdout, stderr i
 			reports[i].Status, reports[i].Error = statusSkipped, "no credential configured"
 			continue
 		}
+		if ok, err := eraseHelperHost(store, reports[i].Key); ok {
+			if err != nil {
+				reports[i].Status, reports[i].Error = statusFailed, oneLineError(err).Error()
+			} else {
+				reports[i].Status = statusErased
+				reports[i].setDestination(destination{Helper: helperName, Path: store.path})
+			}
+			continue
+		}
+		// Each helper call has a --timeout of its own (SPEC 7).
+		ctx, cancel := context.WithTimeout(context.Background(), o.global.timeout)
 		dest, erased, err := store.erase(ctx, h.Host)
+		cancel()
 		switch {
 		case err != nil:
 			reports[i].Status, reports[i].Error = statusFailed, oneLineError(err).Error()

@@ -8,14 +8,16 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"runtime/debug"
 	"strings"
 	"time"
 )
 
 const usage = `Usage:
-    flux-mirror [--timeout DURATION] [--no-envsubst] login [-f PATH] [--host HOST]... [--docker-config DIR] [--plaintext] [--dry-run] [-o text|json]
+    flux-mirror [--timeout DURATION] [--no-envsubst] login [-f PATH] [--host HOST]... [--docker-config DIR] [--plaintext | --helper] [--verify] [--dry-run] [-o text|json]
     flux-mirror [--timeout DURATION] [--no-envsubst] logout [-f PATH] [--host HOST]... [--docker-config DIR] [-o text|json]
+    flux-mirror [--timeout DURATION] [--no-envsubst] status [-f PATH] [--host HOST]... [--docker-config DIR] [-o text|json]
     flux-mirror keygen [-o DIR]
     flux-mirror completion bash|zsh|fish
     flux-mirror version
@@ -23,6 +25,7 @@ const usage = `Usage:
 Commands:
     login       Resolve the credentials of the config's hosts and store them in the Docker config.
     logout      Erase what login stored for the config's hosts.
+    status      Show where each host's credential is now, its expiry and what shadows it.
     keygen      Write a fresh Ed25519 key pair (privkey.json, pubkey.json) for jwkPath.
     completion  Print a bash, zsh or fish completion script.
     version     Print the version.
@@ -40,7 +43,7 @@ Example:
     ✔ stored registry token for registry.example.com in docker/config.json (expires in 1m)`
 
 const loginUsage = `Usage:
-    flux-mirror login [-f PATH] [--host HOST]... [--docker-config DIR] [--plaintext] [--dry-run] [-o text|json]
+    flux-mirror login [-f PATH] [--host HOST]... [--docker-config DIR] [--plaintext | --helper] [--verify] [--dry-run] [-o text|json]
 
 Resolve the credential of every host in the config (or of each --host, in
 that order) and store it in the Docker config the way "docker login" does:
@@ -54,6 +57,11 @@ Options:
     --host HOST             Log in to this host only; repeatable. Default: all hosts.
     --docker-config DIR     Docker config directory. Default: $DOCKER_CONFIG, else ~/.docker.
     --plaintext             Store username/password in config.json, bypassing credential helpers.
+    --verify                Authenticate each credential against its registry first, as
+                            docker login does; a refused host fails and nothing is written.
+    --helper                Store no secret: make flux-mirror the hosts' credential helper
+                            (credHelpers), minting a fresh credential at every docker get.
+                            Needs docker-credential-flux-mirror on PATH and a username per host.
     --dry-run               Resolve every credential and show what would be stored where, with
                             the JWT claims and a fingerprint of each secret; write nothing.
     -o, --output FORMAT     text (default) or json (one document; schema in the README).
@@ -105,7 +113,17 @@ func main() {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(400)
 	}
-	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	os.Exit(runAs(os.Args[0], os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// runAs is run, unless the program runs as docker-credential-flux-mirror
+// (a link to this binary, which is how docker finds a credential helper):
+// then it speaks the credential helper protocol instead.
+func runAs(argv0 string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if strings.TrimSuffix(filepath.Base(argv0), ".exe") == helperProgram {
+		return runCredentialHelper(args, osHelperEnv(), stdin, stdout, stderr)
+	}
+	return run(args, stdin, stdout, stderr)
 }
 
 // globalOptions are the flags accepted before or after the command name.
@@ -140,7 +158,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	case errors.Is(err, errReported):
 		return 1
 	default:
-		fmt.Fprintf(stderr, "✗ %s\n", err)
+		// A config or store error can quote a parser's or a file's text:
+		// it passes the rule of redact.go, as a host's error does.
+		fmt.Fprintf(stderr, "✗ %s\n", redactForeign(err.Error(), os.Environ()))
 		return 1
 	}
 }
@@ -169,6 +189,8 @@ func runCommand(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 		return runLogin(g, args, stdin, stdout, stderr)
 	case "logout":
 		return runLogout(g, args, stdin, stdout, stderr)
+	case "status":
+		return runStatus(g, args, stdin, stdout, stderr)
 	case "keygen":
 		return runKeygen(args, stdout)
 	case "version":
@@ -200,6 +222,8 @@ func runHelp(args []string, stdout io.Writer) error {
 			text = loginUsage
 		case "logout":
 			text = logoutUsage
+		case "status":
+			text = statusUsage
 		case "keygen":
 			text = keygenUsage
 		case "completion":

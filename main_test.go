@@ -19,6 +19,12 @@ import (
 var update = flag.Bool("update", false, "update golden files")
 
 func TestMain(m *testing.M) {
+	// Helper mode is picked by the program's name, which testscript.Main
+	// would take for a test run: a link named docker-credential-flux-mirror
+	// to this binary runs the tool directly.
+	if filepath.Base(os.Args[0]) == helperProgram {
+		mainRecordingOutput()
+	}
 	testscript.Main(m, map[string]func(){
 		"flux-mirror": mainRecordingOutput,
 		"keychain":    keychainMain,
@@ -51,6 +57,10 @@ func setupScript(env *testscript.Env) error {
 		}
 	}
 	env.Setenv("HOME", home)
+	// os.UserConfigDir and os.UserCacheDir (the helper's registrations and
+	// token cache) read these before HOME.
+	env.Setenv("XDG_CONFIG_HOME", filepath.Join(home, ".config"))
+	env.Setenv("XDG_CACHE_HOME", filepath.Join(home, ".cache"))
 	env.Setenv("DOCKER_CONFIG", filepath.Join(work, "docker"))
 	// testscript.Main put the folder holding the flux-mirror command first.
 	commands, _, _ := strings.Cut(env.Getenv("PATH"), string(os.PathListSeparator))
@@ -68,6 +78,10 @@ func setupScript(env *testscript.Env) error {
 	env.Setenv("GCE_METADATA_HOST", "127.0.0.1:9")
 	env.Setenv("IDENTITY_ENDPOINT", "http://127.0.0.1:9/msi/token")
 	env.Setenv("IDENTITY_HEADER", "unused")
+	// login warns about DOCKER_AUTH_CONFIG, and --verify trusts
+	// SSL_CERT_FILE: a script sets them when it means to.
+	env.Setenv("DOCKER_AUTH_CONFIG", "")
+	env.Setenv("SSL_CERT_FILE", "")
 	return nil
 }
 
@@ -77,7 +91,7 @@ type scriptCmd = func(ts *testscript.TestScript, neg bool, args []string)
 // scriptCmds gathers the commands defined by the test files of each concern.
 func scriptCmds() map[string]scriptCmd {
 	cmds := map[string]scriptCmd{}
-	for _, set := range []map[string]scriptCmd{loginCmds, storeCmds, identityFakeCmds, cloudFakeCmds} {
+	for _, set := range []map[string]scriptCmd{loginCmds, storeCmds, identityFakeCmds, cloudFakeCmds, redactCmds, verifyFakeCmds} {
 		for name, cmd := range set {
 			cmds[name] = cmd
 		}

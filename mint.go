@@ -38,8 +38,9 @@ const envSPIFFESocket = "SPIFFE_ENDPOINT_SOCKET"
 const (
 	// maxResponseBytes bounds what is read of an identity endpoint's answer.
 	maxResponseBytes = 1 << 20
-	// maxErrorBodyBytes bounds how much of a failed answer goes into an error.
-	maxErrorBodyBytes = 512
+	// maxErrorBodyBytes bounds how much of a failed answer goes into an
+	// error (see redact.go).
+	maxErrorBodyBytes = maxForeignBodyBytes
 )
 
 // mintToken obtains a token for audiences from the ambient identity named

@@ -24,7 +24,7 @@ func TestRewriteKeepsOwner(t *testing.T) {
 	if err := os.Chown(path, 4321, 8765); err != nil {
 		t.Fatal(err)
 	}
-	s, err := openDockerStore(dir)
+	s, err := openDockerStore(dir, testLockWait)
 	if err != nil {
 		t.Fatal(err)
 	}

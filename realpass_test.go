@@ -91,8 +91,9 @@ func TestRealPassKeychain(t *testing.T) {
 	}
 
 	// config.json remembers the detected store and holds an empty entry for
-	// the host, exactly as docker leaves it after a helper store.
-	wantConfig := "{\n\t\"auths\": {\n\t\t\"" + passTestHost + "\": {}\n\t},\n\t\"credsStore\": \"pass\"\n}"
+	// the host, as docker leaves it after a helper store, and a credHelpers
+	// entry for containers/image, which ignores credsStore.
+	wantConfig := "{\n\t\"auths\": {\n\t\t\"" + passTestHost + "\": {}\n\t},\n\t\"credHelpers\": {\n\t\t\"" + passTestHost + "\": \"pass\"\n\t},\n\t\"credsStore\": \"pass\"\n}"
 	got := readConfigJSON(t, configJSON, secret)
 	if strings.TrimRight(got, "\n") != wantConfig {
 		t.Errorf("config.json =\n%s\nwant\n%s", got, wantConfig)

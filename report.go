@@ -3,18 +3,18 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
+	"golang.org/x/oauth2"
 )
 
 // This file holds every rule about what login and logout print. A secret is
@@ -25,7 +25,7 @@ import (
 type hostReport struct {
 	Host string `json:"host"`
 	// Status is one of: stored, would store, erased, not stored, skipped,
-	// failed.
+	// failed; for status also expired, nothing stored and unknown.
 	Status      string       `json:"status"`
 	Key         string       `json:"key,omitempty"`
 	Source      string       `json:"source,omitempty"`
@@ -37,7 +37,13 @@ type hostReport struct {
 	ExpiresAt   *time.Time   `json:"expiresAt,omitempty"`
 	Fingerprint string       `json:"fingerprint,omitempty"`
 	Claims      *tokenClaims `json:"claims,omitempty"`
-	Error       string       `json:"error,omitempty"`
+	// Verify is what login --verify found: verified, or not verifiable
+	// because the registry allows anonymous access.
+	Verify string `json:"verify,omitempty"`
+	// ShadowedBy is, for status, what clients use instead of the stored
+	// credential.
+	ShadowedBy string `json:"shadowedBy,omitempty"`
+	Error      string `json:"error,omitempty"`
 }
 
 // Kinds of stored credential.
@@ -82,7 +88,6 @@ func newHostReport(cfg *config, h hostConfig, a hostAuth) hostReport {
 		r.Kind, r.Username = kindUserPass, a.Username
 	}
 	if secret != "" {
-		r.Fingerprint = fingerprint(secret)
 		r.Claims = decodeClaims(secret)
 	}
 	if !a.ExpiresAt.IsZero() {
@@ -90,13 +95,6 @@ func newHostReport(cfg *config, h hostConfig, a hostAuth) hostReport {
 		r.ExpiresAt = &t
 	}
 	return r
-}
-
-// fingerprint names a secret without revealing it: the first 8 hex digits
-// of its SHA-256, enough to tell two secrets apart in an audit.
-func fingerprint(secret string) string {
-	sum := sha256.Sum256([]byte(secret))
-	return "sha256:" + hex.EncodeToString(sum[:4])
 }
 
 // tokenClaims are the claims of a JWT-shaped credential, decoded without
@@ -169,12 +167,17 @@ func signedHeaders(authorization []string) []string {
 	return nil
 }
 
+// numericDate reads a claim's NumericDate, or returns nil when it is not
+// one RFC 3339 (and so JSON) can write: a millisecond epoch, a common
+// issuer bug, is past year 9999. Such a claim is left out of the report
+// rather than failing it after the credential is stored, as jwtExpiry
+// leaves it out of the expiry.
 func numericDate(n *json.Number) *time.Time {
 	if n == nil {
 		return nil
 	}
 	f, err := n.Float64()
-	if err != nil {
+	if err != nil || f < minNumericDate || f > maxNumericDate {
 		return nil
 	}
 	t := time.Unix(int64(f), 0).UTC()
@@ -241,6 +244,9 @@ func reportLine(r hostReport, now time.Time) string {
 	if r.ExpiresAt != nil {
 		line += fmt.Sprintf(" (expires in %s)", formatDuration(r.ExpiresAt.Sub(now)))
 	}
+	if r.Verify != "" {
+		line += " (" + r.Verify + ")"
+	}
 	return line
 }
 
@@ -302,11 +308,13 @@ func printJSON(reports []hostReport, dryRun bool, stdout, stderr io.Writer) erro
 	return enc.Encode(jsonReport{DryRun: dryRun, Hosts: reports})
 }
 
-// oneLineError puts a cloud SDK's multi-line error on the one line a
-// host's failure gets on stderr and in JSON. The Azure SDK's response error spans a dozen
-// lines with rulers: it becomes the request, the status and the body the
-// registry answered. Others, such as oauth2's "...\nResponse: <body>",
-// get their lines joined with "; ".
+// oneLineError puts a host's error on the one line its failure gets on
+// stderr and in JSON, under the rule of redact.go for the text of SDKs,
+// servers and helpers it quotes: every host failure passes through here.
+// The Azure SDK's response error spans a dozen lines with rulers: it
+// becomes the request, the status and a bounded excerpt of the body the
+// registry answered; oauth2's "...\nResponse: <body>" becomes its status
+// and such an excerpt. Other lines are joined with "; ".
 func oneLineError(err error) error {
 	text := err.Error()
 	var re *azcore.ResponseError
@@ -316,19 +324,27 @@ func oneLineError(err error) error {
 			msg = fmt.Sprintf("%s %s://%s%s: %s", req.Method, req.URL.Scheme, req.URL.Host, req.URL.EscapedPath(), msg)
 		}
 		if body, _ := runtime.Payload(re.RawResponse); len(bytes.TrimSpace(body)) > 0 {
-			msg += ": " + strings.Join(strings.Fields(string(body)), " ")
+			msg += ": " + errorBody(bytes.NewReader(body))
 		}
 		// Keep the context the error was wrapped in around it.
 		text = strings.Replace(text, re.Error(), msg, 1)
 	}
-	if !strings.Contains(text, "\n") {
-		return errors.New(text)
-	}
-	var lines []string
-	for line := range strings.Lines(text) {
-		if line = strings.TrimSpace(line); line != "" {
-			lines = append(lines, line)
+	var oe *oauth2.RetrieveError
+	if errors.As(err, &oe) && oe.Response != nil {
+		msg := "oauth2: cannot fetch token: " + oe.Response.Status
+		if len(bytes.TrimSpace(oe.Body)) > 0 {
+			msg += ": " + errorBody(bytes.NewReader(oe.Body))
 		}
+		text = strings.Replace(text, oe.Error(), msg, 1)
 	}
-	return errors.New(strings.Join(lines, "; "))
+	if strings.Contains(text, "\n") {
+		var lines []string
+		for line := range strings.Lines(text) {
+			if line = strings.TrimSpace(line); line != "" {
+				lines = append(lines, line)
+			}
+		}
+		text = strings.Join(lines, "; ")
+	}
+	return errors.New(redactForeign(text, os.Environ()))
 }

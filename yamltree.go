@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"strconv"
 	"unicode/utf8"
 
@@ -18,7 +19,9 @@ import (
 // parseYAML turns the config's one YAML document into a generic tree of
 // map[string]any, []any, string, json.Number, bool and nil. The tree is the
 // one sigs.k8s.io/yaml's YAMLToJSONStrict and encoding/json (UseNumber)
-// made of it before, built from a single parse.
+// made of it before, built from a single parse, except for two valid
+// documents that it refused: a merge key whose keys the mapping overrides,
+// and empty documents after the first (a trailing ---).
 func parseYAML(data []byte) (any, error) {
 	d := yamlv2.NewDecoder(bytes.NewReader(data))
 	// Strict: a key given twice in one mapping is an error, as the YAML
@@ -34,24 +37,137 @@ func parseYAML(data []byte) (any, error) {
 	// mistake; any other error stops the parser where it is.
 	var typeErr *yamlv2.TypeError
 	if err != nil && !errors.As(err, &typeErr) {
-		return nil, fmt.Errorf("parse config: %w", err)
+		return nil, fmt.Errorf("parse config: %s", yamlErrorText(err.Error()))
 	}
-	// The hosts of a second document would be dropped without a word.
-	var second any
-	if err := d.Decode(&second); err != io.EOF {
-		return nil, errors.New("parse config: want one YAML document, found more")
+	// The hosts of a second document would be dropped without a word; an
+	// empty one holds none.
+	for {
+		var next any
+		nextErr := d.Decode(&next)
+		if nextErr == io.EOF {
+			break
+		}
+		if nextErr != nil || next != nil {
+			return nil, errors.New("parse config: want one YAML document, found more")
+		}
+	}
+	if err != nil && bytes.Contains(data, []byte("<<")) {
+		doc, err = decodeWithMerges(data, err)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("parse config: %w", err)
+		return nil, fmt.Errorf("parse config: %s", yamlErrorText(err.Error()))
 	}
-	return jsonTree(doc)
+	return jsonTree(doc, 1)
 }
+
+// decodeWithMerges decodes a document whose strict decoding failed with
+// strictErr. yaml.v2's strict mode counts a key a merge (<<) brought in and
+// the mapping then sets as given twice, though the YAML merge spec says the
+// mapping's own key wins (https://yaml.org/type/merge.html). So the keys
+// as written are checked for duplicates, with merges left out, and only
+// then is the document decoded without the strict check, which applies the
+// merges. A key written twice still fails with strictErr.
+func decodeWithMerges(data []byte, strictErr error) (any, error) {
+	// Decoded into a MapSlice, every mapping keeps its written pairs, a
+	// key given twice included, and drops its merge keys.
+	var written yamlv2.MapSlice
+	if err := yamlv2.Unmarshal(data, &written); err != nil || hasDuplicateKey(written) {
+		return nil, strictErr
+	}
+	var doc any
+	if err := yamlv2.Unmarshal(data, &doc); err != nil {
+		return nil, err
+	}
+	// yaml.v2 applies a merge where it is written, so it overwrites the
+	// keys written before it; the spec says those win. Rather than load a
+	// value the file overrides, refuse.
+	if !keepsWritten(written, doc) {
+		return nil, errors.New("a merge key (<<) overrides a key written before it in the same mapping; write << first")
+	}
+	return doc, nil
+}
+
+// keepsWritten reports whether every key written in the MapSlice tree
+// written has its written value in the tree doc that yaml.v2 decoded from
+// the same document with its merges applied.
+func keepsWritten(written, doc any) bool {
+	switch w := written.(type) {
+	case yamlv2.MapSlice:
+		m, ok := doc.(map[any]any)
+		if !ok {
+			return false
+		}
+		for _, item := range w {
+			v, ok := m[item.Key]
+			if !ok || !keepsWritten(item.Value, v) {
+				return false
+			}
+		}
+		return true
+	case []any:
+		l, ok := doc.([]any)
+		if !ok || len(l) != len(w) {
+			return false
+		}
+		for i := range w {
+			if !keepsWritten(w[i], l[i]) {
+				return false
+			}
+		}
+		return true
+	}
+	switch doc.(type) {
+	case map[any]any, []any:
+		return false
+	}
+	return written == doc
+}
+
+// hasDuplicateKey reports whether a mapping in node, a tree yaml.v2
+// decoded into a MapSlice, has a key twice, comparing keys as yaml.v2's
+// strict mode does.
+func hasDuplicateKey(node any) bool {
+	switch n := node.(type) {
+	case yamlv2.MapSlice:
+		seen := make(map[any]bool, len(n))
+		for _, item := range n {
+			// A mapping or list as a key fails the strict decoding first;
+			// should one get here, it is not compared but refused.
+			if item.Key != nil && !reflect.TypeOf(item.Key).Comparable() {
+				return true
+			}
+			if seen[item.Key] || hasDuplicateKey(item.Value) {
+				return true
+			}
+			seen[item.Key] = true
+		}
+	case []any:
+		for _, e := range n {
+			if hasDuplicateKey(e) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// maxConfigDepth bounds how deep mappings and lists may nest. A config
+// needs 6 levels (hosts[].tls.clientAuth.certificate); sync's artifacts
+// and charts a few more. Every later pass over the tree recurses once per
+// level, so a bound keeps a hostile file from costing more than its size.
+const maxConfigDepth = 100
 
 // jsonTree converts a tree that yaml.v2 decoded into an interface{} to the
 // tree encoding/json (UseNumber) decodes from sigs.k8s.io/yaml v1.6.0's
 // JSON for it: keys become strings as its convertToJSONableObject makes
 // them, and numbers and strings carry encoding/json's text for them.
-func jsonTree(node any) (any, error) {
+func jsonTree(node any, depth int) (any, error) {
+	switch node.(type) {
+	case map[any]any, []any:
+		if depth > maxConfigDepth {
+			return nil, fmt.Errorf("parse config: mappings and lists nest deeper than %d levels", maxConfigDepth)
+		}
+	}
 	switch n := node.(type) {
 	case map[any]any:
 		m := make(map[string]any, len(n))
@@ -65,7 +181,7 @@ func jsonTree(node any) (any, error) {
 			if _, ok := m[key]; ok {
 				return nil, fmt.Errorf("parse config: key %q is set twice in one mapping (a number or boolean key counts as its text)", key)
 			}
-			if m[key], err = jsonTree(v); err != nil {
+			if m[key], err = jsonTree(v, depth+1); err != nil {
 				return nil, err
 			}
 		}
@@ -74,7 +190,7 @@ func jsonTree(node any) (any, error) {
 		l := make([]any, len(n))
 		for i, v := range n {
 			var err error
-			if l[i], err = jsonTree(v); err != nil {
+			if l[i], err = jsonTree(v, depth+1); err != nil {
 				return nil, err
 			}
 		}

@@ -7,8 +7,12 @@
 #   (c) `flux-mirror version`: the process's start-up, nothing else
 #   (d) a stdlib-only binary that prints a line: a bare Go process
 #   (e) one `flux-mirror login --plaintext` of 1 static host
+#   (f) a credential helper `get` of a provider host from a warm cache
+#   (g) `docker-credential-ecr-login get` (v0.13.0) from a warm cache
+#   (h) a credential helper `get` of a static host, never cached
 #
-# Goals: (b)/(a) >= 40, and our own per-run work, (e)-(c), <= 5 ms. The
+# Goals: (b)/(a) >= 40, our own per-run work, (e)-(c), <= 5 ms, and a
+# cached helper get, (f)-(c), <= 5 ms (issue 9); (g)/(f) is printed. The
 # differences are also measured as medians of paired runs, (a), (c) and (e)
 # interleaved, so that a machine that speeds up or slows down between
 # blocks of runs does not move them. (a)-(c) is the work of 200 hosts and
@@ -31,6 +35,7 @@ runs=${BENCH_RUNS:-15}
 crane_runs=${BENCH_CRANE_RUNS:-5}
 pairs=${BENCH_PAIRS:-60}
 crane_version=v0.22.1
+ecr_login_version=v0.13.0
 
 die() {
 	echo "bench: $*" >&2
@@ -93,6 +98,55 @@ EOF
 (cd "$tmp/baseline" && go build -trimpath -o "$tmp/baseline-bin" .)
 
 GOBIN="$tmp/bin" go install "github.com/google/go-containerregistry/cmd/crane@$crane_version"
+
+# The credential helpers live outside PATH and are named by absolute path:
+# (a) and (e) must not find them.
+mkdir "$tmp/helpers"
+echo "bench: building docker-credential-ecr-login $ecr_login_version" >&2
+GOBIN="$tmp/helpers" go install "github.com/awslabs/amazon-ecr-credential-helper/ecr-login/cli/docker-credential-ecr-login@$ecr_login_version"
+ln -s "$tmp/flux-mirror" "$tmp/helpers/docker-credential-flux-mirror"
+
+# A stand-in for the GitHub Actions ID token endpoint, stdlib only: it
+# answers every request with {"value": <a JWT valid for an hour>}. It only
+# serves the get that warms the cache and is stopped before timing, so a
+# timed get that minted would fail.
+mkdir "$tmp/fake-oidc"
+cat >"$tmp/fake-oidc/go.mod" <<'EOF'
+module fakeoidc
+
+go 1.26.0
+EOF
+cat >"$tmp/fake-oidc/main.go" <<'EOF'
+// Command fakeoidc serves an Actions-like ID token endpoint on 127.0.0.1
+// and prints its URL.
+package main
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"time"
+)
+
+func main() {
+	enc := base64.RawURLEncoding.EncodeToString
+	claims := fmt.Sprintf(`{"aud":"reg.example.com","exp":%d}`, time.Now().Add(time.Hour).Unix())
+	token := enc([]byte(`{"alg":"RS256"}`)) + "." + enc([]byte(claims)) + "." + enc([]byte("bench"))
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	fmt.Printf("http://%s/idtoken\n", l.Addr())
+	http.Serve(l, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		json.NewEncoder(w).Encode(map[string]string{"value": token})
+	}))
+}
+EOF
+(cd "$tmp/fake-oidc" && go build -trimpath -o "$tmp/fake-oidc-bin" .)
 
 # The config and the equivalent crane calls.
 cfg="$tmp/flux-mirror.yaml"
@@ -215,6 +269,135 @@ paired() {
 read -r ac ac_q1 ac_q3 <<<"$(paired 1 2)"
 read -r ec ec_q1 ec_q3 <<<"$(paired 3 2)"
 
+# The credential helper benchmarks (issue 9). Each get reads its server
+# URL from a file on stdin, which hyperfine 1.15 cannot give a command run
+# without a shell, so they are timed with the bash loop. The helper's
+# environment: a provider host (github) and a static host in one config,
+# the Actions variables pointing at the fake, and no cache but the one the
+# warm-up get fills.
+helper_cfg="$tmp/helper.yaml"
+cat >"$helper_cfg" <<'EOF'
+apiVersion: mirror.plugin.fluxcd.io/v1beta1
+kind: Config
+hosts:
+  - host: reg.example.com
+    username: ci
+    credential:
+      provider: github
+  - host: static.example.com
+    username: u
+    credential:
+      value: tok-static
+EOF
+echo reg.example.com >"$tmp/get-provider"
+echo static.example.com >"$tmp/get-static"
+echo 123456789012.dkr.ecr.us-east-1.amazonaws.com >"$tmp/get-ecr"
+"$tmp/fake-oidc-bin" >"$tmp/fake-oidc.url" &
+fake_pid=$!
+for _ in {1..50}; do [[ -s $tmp/fake-oidc.url ]] && break; sleep 0.1; done
+[[ -s $tmp/fake-oidc.url ]] || die "the fake Actions endpoint did not start"
+helperenv=(
+	"${runenv[@]}"
+	FLUX_MIRROR_CONFIG="$helper_cfg"
+	ACTIONS_ID_TOKEN_REQUEST_URL="$(<"$tmp/fake-oidc.url")"
+	ACTIONS_ID_TOKEN_REQUEST_TOKEN=bench-request-token
+)
+env -i "${helperenv[@]}" "$tmp/helpers/docker-credential-flux-mirror" get <"$tmp/get-provider" >/dev/null ||
+	die "the warm-up get of the provider host failed"
+kill "$fake_pid"
+wait "$fake_pid" 2>/dev/null || true
+
+# docker-credential-ecr-login's warm cache, offline: static AWS keys (so
+# the cache key's account is empty) and a ~/.ecr/cache.json entry for the
+# registry requested just now, valid 12h, which it serves until half its
+# life has passed without calling AWS (its api.GetCredentialsByRegistryID).
+mkdir -p "$tmp/home/.ecr"
+# base64 of the SHA-256 of the empty account ID (its cache.checksum).
+ecr_account=47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=
+cat >"$tmp/home/.ecr/cache.json" <<EOF
+{"Registries": {"us-east-1-$ecr_account-123456789012": {
+	"AuthorizationToken": "$(printf 'AWS:tok-ecr' | base64 -w0)",
+	"RequestedAt": "$(date -u +%Y-%m-%dT%H:%M:%SZ)",
+	"ExpiresAt": "$(date -u -d '+12 hours' +%Y-%m-%dT%H:%M:%SZ)",
+	"ProxyEndpoint": "https://123456789012.dkr.ecr.us-east-1.amazonaws.com",
+	"Service": "ecr"}}, "Version": "1.0"}
+EOF
+ecrenv=(
+	"${runenv[@]}"
+	AWS_ACCESS_KEY_ID=AKIDBENCH
+	AWS_SECRET_ACCESS_KEY=bench-secret
+	AWS_CONFIG_FILE=/dev/null
+	AWS_SHARED_CREDENTIALS_FILE=/dev/null
+)
+# Every get must answer with its credential; a failure would time an error.
+env -i "${helperenv[@]}" "$tmp/helpers/docker-credential-flux-mirror" get <"$tmp/get-provider" | grep -q '"Username":"ci"' ||
+	die "the cached get of the provider host failed (did it try to mint?)"
+env -i "${ecrenv[@]}" "$tmp/helpers/docker-credential-ecr-login" get <"$tmp/get-ecr" | grep -q '"Secret":"tok-ecr"' ||
+	die "docker-credential-ecr-login did not answer from its warm cache"
+
+# getloop RUNS INPUT CMD...: timeloop for a helper get with INPUT on stdin.
+getloop() {
+	local runs=$1 input=$2 i t0 t1
+	shift 2
+	for ((i = -2; i < runs; i++)); do
+		t0=$EPOCHREALTIME
+		"$@" <"$input" >/dev/null 2>&1 || return 1
+		t1=$EPOCHREALTIME
+		((i < 0)) || echo $((${t1/./} - ${t0/./}))
+	done
+}
+# measure_get NAME ENV-ARRAY INPUT CMD...: the median and minimum of the
+# loop, in $tmp/out/NAME.ms as measure writes them.
+measure_get() {
+	local name=$1 envname=$2[@] input=$3
+	shift 3
+	echo "bench: timing ($name) $* <$input" >&2
+	env -i "${!envname}" /bin/bash -c "$(declare -f getloop); getloop \"\$@\"" getloop \
+		"$runs" "$input" "$@" >"$tmp/out/$name.us" || die "($name) failed"
+	sort -n "$tmp/out/$name.us" | awk '{ v[NR] = $1 }
+		END { m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.3f %.3f -\n", m / 1000, v[1] / 1000 }' \
+		>"$tmp/out/$name.ms"
+}
+measure_get f helperenv "$tmp/get-provider" "$tmp/helpers/docker-credential-flux-mirror" get
+measure_get g ecrenv "$tmp/get-ecr" "$tmp/helpers/docker-credential-ecr-login" get
+measure_get h helperenv "$tmp/get-static" "$tmp/helpers/docker-credential-flux-mirror" get
+
+# getpairs ROUNDS FM HELPER INPUT ECR ECRINPUT: (c), (f) and (g) in turn,
+# ROUNDS times after two warm-up rounds, each round's three wall times in
+# microseconds. The ECR helper's variables are set on its command alone.
+getpairs() {
+	local rounds=$1 fm=$2 helper=$3 input=$4 ecr=$5 ecrinput=$6 i t0 t1 t2 t3
+	for ((i = -2; i < rounds; i++)); do
+		t0=$EPOCHREALTIME
+		"$fm" version >/dev/null 2>&1 || return 1
+		t1=$EPOCHREALTIME
+		"$helper" get <"$input" >/dev/null 2>&1 || return 1
+		t2=$EPOCHREALTIME
+		AWS_ACCESS_KEY_ID=AKIDBENCH AWS_SECRET_ACCESS_KEY=bench-secret AWS_CONFIG_FILE=/dev/null \
+			AWS_SHARED_CREDENTIALS_FILE=/dev/null "$ecr" get <"$ecrinput" >/dev/null 2>&1 || return 1
+		t3=$EPOCHREALTIME
+		((i < 0)) || echo $((${t1/./} - ${t0/./})) $((${t2/./} - ${t1/./})) $((${t3/./} - ${t2/./}))
+	done
+}
+echo "bench: timing $pairs interleaved rounds of (c), (f) and (g)" >&2
+env -i "${helperenv[@]}" /bin/bash -c "$(declare -f getpairs); getpairs \"\$@\"" getpairs \
+	"$pairs" "$tmp/flux-mirror" "$tmp/helpers/docker-credential-flux-mirror" "$tmp/get-provider" \
+	"$tmp/helpers/docker-credential-ecr-login" "$tmp/get-ecr" >"$tmp/out/getpairs.us" ||
+	die "the paired helper runs failed"
+# getpaired COL1 COL2: as paired, over the helper rounds.
+getpaired() {
+	awk -v x="$1" -v y="$2" '{ print $x - $y }' "$tmp/out/getpairs.us" | sort -n |
+		awk '{ v[NR] = $1 } END { printf "%.2f %.2f %.2f\n", v[int((NR + 1) / 2)] / 1000, v[int((NR + 3) / 4)] / 1000, v[int((3 * NR + 3) / 4)] / 1000 }'
+}
+read -r fc fc_q1 fc_q3 <<<"$(getpaired 2 1)"
+# The paired medians of (f) and (g) themselves, for their ratio.
+colmedian() {
+	awk -v x="$1" '{ print $x }' "$tmp/out/getpairs.us" | sort -n |
+		awk '{ v[NR] = $1 } END { printf "%.2f\n", v[int((NR + 1) / 2)] / 1000 }'
+}
+f_paired=$(colmedian 2)
+g_paired=$(colmedian 3)
+
 # The last runs of (a) and (b) left their config.json behind: both tools
 # must have stored the same 200 credentials, or the comparison is void.
 for f in "$tmp/docker-a/config.json" "$tmp/docker-b/config.json"; do
@@ -274,6 +457,9 @@ read -r b b_min b_cpu <"$tmp/out/b.ms"
 read -r c c_min c_cpu <"$tmp/out/c.ms"
 read -r d d_min d_cpu <"$tmp/out/d.ms"
 read -r e e_min e_cpu <"$tmp/out/e.ms"
+read -r f f_min f_cpu <"$tmp/out/f.ms"
+read -r g g_min g_cpu <"$tmp/out/g.ms"
+read -r h h_min h_cpu <"$tmp/out/h.ms"
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f", b / a }'; }
 minus() { awk -v c="$1" -v d="$2" 'BEGIN { printf "%.2f", c - d }'; }
 verdict() { awk -v v="$1" -v op="$2" -v goal="$3" \
@@ -302,12 +488,19 @@ $(row "(b) $hosts x crane auth login (bash loop)" "$b" "$b_min" "$b_cpu" "$crane
 $(row "(c) flux-mirror version" "$c" "$c_min" "$c_cpu" "$runs")
 $(row "(d) stdlib baseline (prints a line)" "$d" "$d_min" "$d_cpu" "$runs")
 $(row "(e) flux-mirror login, 1 host, --plaintext" "$e" "$e_min" "$e_cpu" "$runs")
+$(row "(f) helper get, provider host, warm cache" "$f" "$f_min" "$f_cpu" "$runs")
+$(row "(g) docker-credential-ecr-login get, warm cache" "$g" "$g_min" "$g_cpu" "$runs")
+$(row "(h) helper get, static host (never cached)" "$h" "$h_min" "$h_cpu" "$runs")
 
   (b) / (a)   ${ratio_med}x of medians, $(ratio "$a_min" "$b_min")x of minimums   goal >= 40x   $(verdict "$ratio_med" ">=" 40)
   (e) - (c)   ${ec} ms, median of $pairs paired rounds (quartiles ${ec_q1}, ${ec_q3}); $(minus "$e" "$c") ms of medians$(cpu_diff "$e_cpu" "$c_cpu")
               our own per-run work above the start-up   goal <= 5 ms   $(verdict "$ec" "<=" 5)
   (a) - (c)   ${ac} ms, median of $pairs paired rounds (quartiles ${ac_q1}, ${ac_q3}); $(minus "$a" "$c") ms of medians$(cpu_diff "$a_cpu" "$c_cpu")
               the work of $hosts hosts: $(awk -v v="$ac" -v n="$hosts" 'BEGIN { printf "%.0f", v * 1000 / n }') us per host
+  (f) - (c)   ${fc} ms, median of $pairs paired rounds (quartiles ${fc_q1}, ${fc_q3}); $(minus "$f" "$c") ms of medians
+              a cached helper get above the start-up   goal <= 5 ms   $(verdict "$fc" "<=" 5)
+  (g) / (f)   $(awk -v f="$f_paired" -v g="$g_paired" 'BEGIN { printf "%.2f", g / f }')x of paired medians (${g_paired} / ${f_paired} ms), $(awk -v f="$f" -v g="$g" 'BEGIN { printf "%.2f", g / f }')x of loop medians
+              docker-credential-ecr-login's cached get over ours
   (c) - (d)   $(minus "$c" "$d") ms of medians, $(minus "$c_min" "$d_min") ms of minimums$(cpu_diff "$c_cpu" "$d_cpu")
               start-up above a bare Go process: the dependencies' package init
 

@@ -1,0 +1,300 @@
+package main
+
+// Helper mode: run as docker-credential-flux-mirror, the binary speaks the
+// docker-credential-helpers protocol (its client package is the other
+// side): the verb is the one argument, the request is on stdin, the answer
+// or one line of error text is on stdout, and failure is exit 1. A get
+// resolves the host's credential from its flux-mirror config exactly as
+// login does, so a short-lived token is minted afresh whenever docker,
+// crane, helm or flux ask for it.
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+)
+
+// helperName is the credential helper name login --helper writes in
+// credHelpers; docker runs helperPrefix + helperName.
+const helperName = "flux-mirror"
+
+// helperProgram is the program name that selects helper mode.
+const helperProgram = helperPrefix + helperName
+
+// defaultHelperTimeout bounds a get when $FLUX_MIRROR_TIMEOUT is unset: a
+// hanging identity endpoint must fail a docker pull, not hang it.
+const defaultHelperTimeout = 30 * time.Second
+
+// errNotFound is a get or erase for a host this helper does not serve;
+// its text is the exact message docker and go-containerregistry take as
+// "no credential, go anonymous" (docker-credential-helpers
+// credentials.errCredentialsNotFoundMessage).
+var errNotFound = errors.New(errCredentialsNotFound)
+
+// helperEnv is what helper mode reads of its surroundings, passed in so
+// that tests choose it.
+type helperEnv struct {
+	getenv     func(string) string
+	executable func() (string, error)
+	now        func() time.Time
+	// configDir and cacheDir are os.UserConfigDir and os.UserCacheDir.
+	configDir func() (string, error)
+	cacheDir  func() (string, error)
+}
+
+func osHelperEnv() helperEnv {
+	return helperEnv{
+		getenv:     os.Getenv,
+		executable: os.Executable,
+		now:        time.Now,
+		configDir:  os.UserConfigDir,
+		cacheDir:   os.UserCacheDir,
+	}
+}
+
+// helperCredential is the protocol's credential
+// (docker-credential-helpers credentials.Credentials).
+type helperCredential struct {
+	ServerURL string
+	Username  string
+	Secret    string
+}
+
+// runCredentialHelper runs one protocol verb and returns the exit code.
+// Every failure is one line on stdout, as the protocol wants; it never
+// holds a secret, because no error of the resolver does.
+func runCredentialHelper(args []string, env helperEnv, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) != 1 {
+		fmt.Fprintf(stdout, "usage: %s get|store|erase|list|version\n", helperProgram)
+		return 1
+	}
+	var err error
+	switch args[0] {
+	case "get":
+		err = helperGet(env, stdin, stdout)
+	case "store":
+		err = helperStore(stdin, stderr)
+	case "erase":
+		err = helperErase(env, stdin)
+	case "list":
+		err = helperList(env, stdout)
+	case "version":
+		fmt.Fprintln(stdout, helperProgram, version())
+	default:
+		err = fmt.Errorf("unknown verb %q: want get, store, erase, list or version", args[0])
+	}
+	if err != nil {
+		fmt.Fprintln(stdout, oneLineError(err))
+		return 1
+	}
+	return 0
+}
+
+// helperGet answers get: the server URL on stdin, the credential on stdout.
+func helperGet(env helperEnv, stdin io.Reader, stdout io.Writer) error {
+	serverURL, err := readServerURL(stdin)
+	if err != nil {
+		return err
+	}
+	key := helperKey(serverURL)
+	h, err := findHelperHost(env, key)
+	if err != nil {
+		return err
+	}
+	auth, err := helperResolve(env, h)
+	if err != nil {
+		return fmt.Errorf("host %q: %w", h.host.Host, err)
+	}
+	return json.NewEncoder(stdout).Encode(helperCredential{ServerURL: serverURL, Username: auth.Username, Secret: auth.Password})
+}
+
+// helperStore answers store without storing: the credential is minted from
+// the config at every get, so what docker login hands over is not needed.
+// Succeeding keeps `docker login` on the host from failing, which is what
+// users of docker-credential-ecr-login hit (its issues #102, #474).
+func helperStore(stdin io.Reader, stderr io.Writer) error {
+	var c helperCredential
+	if err := json.NewDecoder(io.LimitReader(stdin, maxResponseBytes)).Decode(&c); err != nil {
+		return errors.New("store: the request is not a credential in JSON")
+	}
+	fmt.Fprintf(stderr, "%s: nothing stored for %s: its credential is minted from its flux-mirror config at every get\n", helperProgram, helperKey(c.ServerURL))
+	return nil
+}
+
+// helperErase answers erase: it drops the host's cached tokens, so that the
+// next get mints, and succeeds whether or not there were any.
+func helperErase(env helperEnv, stdin io.Reader) error {
+	serverURL, err := readServerURL(stdin)
+	if err != nil {
+		return err
+	}
+	return dropCachedTokens(env, helperKey(serverURL))
+}
+
+// helperList answers list: each registered host's key and username.
+func helperList(env helperEnv, stdout io.Writer) error {
+	list := map[string]string{}
+	paths := map[string][]string{}
+	if p := env.getenv("FLUX_MIRROR_CONFIG"); p != "" {
+		paths[p] = nil
+	} else {
+		regs, err := readRegistrations(env)
+		if err != nil {
+			return err
+		}
+		for key, p := range regs {
+			paths[p] = append(paths[p], key)
+		}
+	}
+	for path, keys := range paths {
+		// A config that no longer loads lists nothing: list is what docker
+		// build asks first, and one broken file must not fail the others.
+		cfg, err := loadConfigAt(path)
+		if err != nil {
+			continue
+		}
+		for _, h := range cfg.Hosts {
+			key := registryKey(h.Host)
+			if h.hasCredential() && (keys == nil || slices.Contains(keys, key)) {
+				list[key] = h.Username
+			}
+		}
+	}
+	return json.NewEncoder(stdout).Encode(list)
+}
+
+// readServerURL reads the request of get and erase: a server URL on its
+// own, with or without a final newline.
+func readServerURL(stdin io.Reader) (string, error) {
+	data, err := io.ReadAll(io.LimitReader(stdin, maxResponseBytes))
+	if err != nil {
+		return "", fmt.Errorf("read the server URL: %w", err)
+	}
+	serverURL := strings.TrimSpace(string(data))
+	if serverURL == "" {
+		return "", errors.New("no server URL on stdin")
+	}
+	return serverURL, nil
+}
+
+// helperKey is the registry key a server URL names, as docker's
+// ConvertToHostname reads it (a scheme and a path are dropped: host,
+// https://host and https://host/v2/ are one host), with every Docker Hub
+// form, https://index.docker.io/v1/ included, mapped to dockerHubKey.
+func helperKey(serverURL string) string {
+	host := serverURL
+	if strings.Contains(host, "://") {
+		if u, err := url.Parse(host); err == nil && u.Host != "" {
+			host = u.Host
+		} else {
+			_, host, _ = strings.Cut(host, "://")
+		}
+	}
+	host, _, _ = strings.Cut(host, "/")
+	return registryKey(host)
+}
+
+// helperHost is a host found in a config, with the config's path, which
+// is part of a cached token's identity.
+type helperHost struct {
+	cfg        *config
+	host       hostConfig
+	configPath string
+}
+
+// findHelperHost loads the config that serves key ($FLUX_MIRROR_CONFIG,
+// else the one login --helper registered for key, else the executable's
+// .config) and finds key's host in it. A key no config serves is
+// errNotFound, so that docker goes on anonymously.
+func findHelperHost(env helperEnv, key string) (helperHost, error) {
+	path := env.getenv("FLUX_MIRROR_CONFIG")
+	if path == "" {
+		regs, err := readRegistrations(env)
+		if err != nil {
+			return helperHost{}, err
+		}
+		path = regs[key]
+	}
+	if path == "" {
+		exe, err := env.executable()
+		if err != nil {
+			return helperHost{}, errNotFound
+		}
+		path = exe + ".config"
+		if _, err := os.Stat(path); err != nil {
+			// Nothing registered and no config beside the binary: this
+			// helper serves no host at all.
+			return helperHost{}, errNotFound
+		}
+	}
+	cfg, err := loadConfigAt(path)
+	if err != nil {
+		return helperHost{}, err
+	}
+	for _, h := range cfg.Hosts {
+		if registryKey(h.Host) == key && h.hasCredential() {
+			abs, err := filepath.Abs(path)
+			if err != nil {
+				return helperHost{}, err
+			}
+			return helperHost{cfg: cfg, host: h, configPath: abs}, nil
+		}
+	}
+	return helperHost{}, errNotFound
+}
+
+// loadConfigAt loads the config at path the way login -f path does, with
+// substitution from this process's environment.
+func loadConfigAt(path string) (*config, error) {
+	return loadConfig(path, strings.NewReader(""), true)
+}
+
+// checkHelperHost refuses a host a credential helper cannot serve: the
+// protocol carries a username and a secret, so a bearer registrytoken
+// (a host without username) has no way through it.
+func checkHelperHost(h hostConfig) error {
+	if h.Provider == "" && h.Username == "" {
+		return errors.New("a credential helper can only serve a username and password: set username on this host to use --helper")
+	}
+	return nil
+}
+
+// helperResolve obtains h's credential under the helper's deadline,
+// through the token cache when its source mints.
+func helperResolve(env helperEnv, h helperHost) (hostAuth, error) {
+	if err := checkHelperHost(h.host); err != nil {
+		return hostAuth{}, err
+	}
+	timeout := defaultHelperTimeout
+	if s := env.getenv("FLUX_MIRROR_TIMEOUT"); s != "" {
+		d, err := time.ParseDuration(s)
+		if err != nil || d <= 0 {
+			return hostAuth{}, fmt.Errorf("FLUX_MIRROR_TIMEOUT %q is not a positive Go duration", s)
+		}
+		timeout = d
+	}
+	mint := func() (hostAuth, error) {
+		// resolveHostsWith keeps the deadline even for a resolver that
+		// ignores its context.
+		r := resolveHostsWith([]hostConfig{h.host}, timeout, func(ctx context.Context, hc hostConfig) (hostAuth, error) {
+			return resolveHost(ctx, h.cfg, hc, env.now)
+		})[0]
+		if r.err != nil && strings.HasPrefix(r.err.Error(), "not resolved within --timeout") {
+			// The deadline is the variable's here, not a flag's.
+			r.err = errors.New(strings.Replace(r.err.Error(), "--timeout", "FLUX_MIRROR_TIMEOUT", 1))
+		}
+		return r.auth, r.err
+	}
+	if !mintsToken(h.host) || env.getenv("FLUX_MIRROR_NO_CACHE") == "1" {
+		return mint()
+	}
+	return cachedResolve(env, h, mint)
+}

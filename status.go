@@ -1,0 +1,218 @@
+package main
+
+// flux-mirror status: read-only, for each host, where its credential is
+// now, as docker and go-containerregistry would find it, and what, if
+// anything, shadows it.
+
+import (
+	"bufio"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+)
+
+// Statuses only status reports.
+const (
+	statusExpired = "expired"
+	statusUnknown = "unknown"
+)
+
+const statusUsage = `Usage:
+    flux-mirror status [-f PATH] [--host HOST]... [--docker-config DIR] [-o text|json]
+
+Show, for every host in the config (or each --host), where its credential
+is now: the credential helper docker would ask, or config.json, or nothing;
+its kind, username, fingerprint and expiry (a JWT's exp), and what shadows
+it: DOCKER_AUTH_CONFIG, a registrytoken in config.json over a helper's
+credential, or a credHelpers entry naming another helper. A helper is asked
+with "get"; no secret is shown. Nothing is written.
+
+Options:
+    -f, --config PATH       Config file, or - for stdin.
+                            Default: $FLUX_MIRROR_CONFIG, else <executable>.config.
+    --host HOST             Show this host only; repeatable. Default: all hosts.
+    --docker-config DIR     Docker config directory. Default: $DOCKER_CONFIG, else ~/.docker.
+    -o, --output FORMAT     text (default) or json (login's document shape).
+
+Example:
+    $ flux-mirror status -f hosts.yaml --host ghcr.io
+    ✔ ghcr.io: stored via the "pass" credential helper: username/password (username robot), pbkdf2:1f2e3d4c`
+
+// statusFlags is status's FlagSet, shared with completion.
+func statusFlags(o *loginOptions) *flag.FlagSet {
+	fs := flag.NewFlagSet("status", flag.ContinueOnError)
+	o.register(fs)
+	return fs
+}
+
+func runStatus(g globalOptions, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	o := loginOptions{global: g}
+	fs := statusFlags(&o)
+	_, hosts, err := o.parse(fs, args, statusUsage, stdin, stdout)
+	if err != nil {
+		return err
+	}
+	dir, err := dockerConfigDir(o.dockerConfig)
+	if err != nil {
+		return err
+	}
+	store, err := readDockerStore(dir)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), o.global.timeout)
+	defer cancel()
+	var envHosts map[string]bool
+	if v := os.Getenv(authConfigEnv); v != "" {
+		// An unreadable value shadows nothing docker can use; login warns
+		// about it.
+		envHosts, _ = envAuthHosts(v)
+	}
+	reports := make([]hostReport, len(hosts))
+	for i, h := range hosts {
+		reports[i] = store.status(ctx, h.Host, envHosts, time.Now())
+	}
+	if o.output == "json" {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(jsonReport{Hosts: reports})
+	}
+	printStatus(reports, time.Now(), stdout)
+	return nil
+}
+
+// status finds host's credential as docker reads it
+// (configfile.GetAuthConfig): the credHelpers entry's helper, else
+// credsStore's, else the auths entry; a registrytoken in the auths entry
+// wins over either in docker and go-containerregistry.
+func (s *dockerStore) status(ctx context.Context, host string, envHosts map[string]bool, now time.Time) hostReport {
+	key := registryKey(host)
+	r := hostReport{Host: host, Key: key, ConfigFile: s.path, Status: statusNothing}
+	entry := s.cfg.auths[key]
+	var token string
+	if raw, ok := entry["registrytoken"]; ok {
+		_ = json.Unmarshal(raw, &token)
+	}
+	// The helpers docker would ask, in order; the second is asked only to
+	// tell a credential in credsStore shadowed by a credHelpers entry.
+	var helpers []string
+	switch h, ok := s.cfg.credHelpers[key]; {
+	case ok && h == "":
+		// An empty credHelpers entry means config.json for this key.
+	case ok:
+		helpers = append(helpers, h)
+		if s.cfg.credsStore != "" && s.cfg.credsStore != h {
+			helpers = append(helpers, s.cfg.credsStore)
+		}
+	case s.cfg.credsStore != "":
+		helpers = append(helpers, s.cfg.credsStore)
+	}
+	var username, secret string
+	for i, h := range helpers {
+		u, p, found, err := getWithHelper(ctx, h, key, s.helperStderr)
+		if err != nil {
+			r.Helper, r.Status, r.Error = h, statusUnknown, oneLineError(err).Error()
+			return r
+		}
+		if !found {
+			continue
+		}
+		r.Helper, username, secret = h, u, p
+		if i > 0 {
+			// Found in credsStore, but the credHelpers entry's helper,
+			// which holds nothing, is the one asked.
+			r.ShadowedBy = fmt.Sprintf("credHelpers entry %q", helpers[0])
+		}
+		break
+	}
+	if r.Helper == "" && len(helpers) == 0 {
+		if raw, ok := entry["auth"]; ok {
+			var auth string
+			_ = json.Unmarshal(raw, &auth)
+			// parseDockerConfig has checked the encoding.
+			decoded, _ := base64.StdEncoding.DecodeString(auth)
+			username, secret, _ = strings.Cut(string(decoded), ":")
+		}
+	}
+	switch {
+	case secret != "" || username != "":
+		r.Kind, r.Username = kindUserPass, username
+		if token != "" && r.ShadowedBy == "" {
+			r.ShadowedBy = "registrytoken in " + s.path
+		}
+	case token != "":
+		r.Helper, r.Kind, secret = "", kindRegistryToken, token
+	default:
+		r.Helper = ""
+		if envShadows(envHosts, host) {
+			r.ShadowedBy = authConfigEnv
+		}
+		return r
+	}
+	if envShadows(envHosts, host) {
+		// docker 28.3+ reads the variable before anything in the file.
+		r.ShadowedBy = authConfigEnv
+	}
+	r.Status = statusStored
+	if secret != "" {
+		r.Fingerprint = fingerprint(secret)
+		if c := decodeClaims(secret); c != nil && c.ExpiresAt != nil {
+			r.ExpiresAt = c.ExpiresAt
+			if !c.ExpiresAt.After(now) {
+				r.Status = statusExpired
+			}
+		}
+	}
+	return r
+}
+
+// printStatus prints one line per host on stdout.
+func printStatus(reports []hostReport, now time.Time, stdout io.Writer) {
+	out := bufio.NewWriter(stdout)
+	defer out.Flush()
+	for _, r := range reports {
+		fmt.Fprintln(out, statusLine(r, now))
+	}
+}
+
+// statusLine is a host's status line.
+func statusLine(r hostReport, now time.Time) string {
+	where := "in " + r.ConfigFile
+	if r.Helper != "" {
+		where = fmt.Sprintf("via the %q credential helper", r.Helper)
+	}
+	var line string
+	switch r.Status {
+	case statusUnknown:
+		return fmt.Sprintf("⚠ %s: unknown %s: %s", r.Host, where, r.Error)
+	case statusNothing:
+		line = fmt.Sprintf("• nothing stored for %s", r.Host)
+	default:
+		mark := "✔"
+		if r.Status == statusExpired || r.ShadowedBy != "" {
+			mark = "⚠"
+		}
+		kind := r.Kind
+		if r.Username != "" {
+			kind += " (username " + r.Username + ")"
+		}
+		line = fmt.Sprintf("%s %s: %s %s: %s, %s", mark, r.Host, r.Status, where, kind, r.Fingerprint)
+		switch {
+		case r.ExpiresAt == nil:
+		case r.Status == statusExpired:
+			line += fmt.Sprintf(", expired %s ago", formatDuration(now.Sub(*r.ExpiresAt)))
+		default:
+			line += fmt.Sprintf(", expires in %s", formatDuration(r.ExpiresAt.Sub(now)))
+		}
+	}
+	if r.ShadowedBy != "" {
+		line += "; shadowed by " + r.ShadowedBy
+	}
+	return line
+}
