@@ -34,10 +34,8 @@ func commandFlags(cmd string) *flag.FlagSet {
 	switch cmd {
 	case "login":
 		return loginFlags(&loginOptions{global: g})
-	case "logout":
-		return logoutFlags(&loginOptions{global: g})
-	case "status":
-		return statusFlags(&loginOptions{global: g})
+	case "logout", "status":
+		return hostFlags(cmd, &loginOptions{global: g})
 	case "keygen":
 		var dir string
 		return keygenFlags(&dir)

@@ -98,11 +98,18 @@ func (o *loginOptions) check() error {
 	return nil
 }
 
+// hostFlags is the FlagSet of a command that reads the config's hosts
+// (logout and status take these flags alone), shared with completion.
+func hostFlags(name string, o *loginOptions) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	o.register(fs)
+	return fs
+}
+
 // loginFlags is login's FlagSet, shared with completion so that every flag
 // added here completes too.
 func loginFlags(o *loginOptions) *flag.FlagSet {
-	fs := flag.NewFlagSet("login", flag.ContinueOnError)
-	o.register(fs)
+	fs := hostFlags("login", o)
 	fs.BoolVar(&o.plaintext, "plaintext", false, "")
 	fs.BoolVar(&o.dryRun, "dry-run", false, "")
 	fs.BoolVar(&o.verify, "verify", false, "")

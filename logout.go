@@ -2,22 +2,14 @@ package main
 
 import (
 	"context"
-	"flag"
 	"io"
 )
-
-// logoutFlags is logout's FlagSet, shared with completion.
-func logoutFlags(o *loginOptions) *flag.FlagSet {
-	fs := flag.NewFlagSet("logout", flag.ContinueOnError)
-	o.register(fs)
-	return fs
-}
 
 // runLogout erases what login stored for the selected hosts: through the
 // credential helper that holds each one, and from config.json.
 func runLogout(g globalOptions, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	o := loginOptions{global: g}
-	fs := logoutFlags(&o)
+	fs := hostFlags("logout", &o)
 	_, hosts, err := o.parse(fs, args, logoutUsage, stdin, stdout)
 	if err != nil {
 		return err

@@ -9,7 +9,6 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -44,16 +43,9 @@ Example:
     $ flux-mirror status -f hosts.yaml --host ghcr.io
     ✔ ghcr.io: stored via the "pass" credential helper: username/password (username robot), pbkdf2:1f2e3d4c`
 
-// statusFlags is status's FlagSet, shared with completion.
-func statusFlags(o *loginOptions) *flag.FlagSet {
-	fs := flag.NewFlagSet("status", flag.ContinueOnError)
-	o.register(fs)
-	return fs
-}
-
 func runStatus(g globalOptions, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	o := loginOptions{global: g}
-	fs := statusFlags(&o)
+	fs := hostFlags("status", &o)
 	_, hosts, err := o.parse(fs, args, statusUsage, stdin, stdout)
 	if err != nil {
 		return err
