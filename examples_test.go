@@ -4,11 +4,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
+	"sigs.k8s.io/yaml"
 )
 
 // The recipes of examples/ are what users copy: each folder holds a config
@@ -153,4 +155,83 @@ stdout '^%[4]s$'
 
 -- flux-mirror.yaml --
 %[5]s`, r.dir, r.setup, flags, r.want, config)
+}
+
+// runnerEnv are variables every GitHub Actions step has without asking
+// (GitHub's "Default environment variables").
+var runnerEnv = []string{
+	"GITHUB_ACTOR", "GITHUB_REPOSITORY", "GITHUB_REPOSITORY_OWNER",
+	"GITHUB_SHA", "GITHUB_REF_NAME", "GITHUB_SERVER_URL", "GITHUB_WORKSPACE",
+}
+
+// exampleWorkflow is the part of a workflow TestExampleWorkflowsProvide reads.
+type exampleWorkflow struct {
+	Permissions map[string]string `json:"permissions"`
+	Env         map[string]any    `json:"env"`
+	Jobs        map[string]struct {
+		Env   map[string]any `json:"env"`
+		Steps []struct {
+			Run string         `json:"run"`
+			Env map[string]any `json:"env"`
+		} `json:"steps"`
+	} `json:"jobs"`
+}
+
+// configVariable matches a ${VAR} substitution and captures VAR.
+var configVariable = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)`)
+
+// TestExampleWorkflowsProvide checks that each workflow runs login on
+// its recipe's config and gives that step every variable the config
+// reads; in helper mode every step must have them, since docker and flux
+// run the helper in their own steps. A config that mints from the job's
+// OIDC token, or a cloud login, needs id-token: write.
+func TestExampleWorkflowsProvide(t *testing.T) {
+	for _, r := range exampleRecipes {
+		config, err := os.ReadFile(filepath.Join("examples", r.dir, "flux-mirror.yaml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, err := os.ReadFile(filepath.Join("examples", r.dir, "workflow.yaml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var wf exampleWorkflow
+		if err := yaml.Unmarshal(data, &wf); err != nil {
+			t.Fatalf("examples/%s/workflow.yaml: %v", r.dir, err)
+		}
+		helper := strings.Contains(r.flags, "--helper")
+		logins := 0
+		for _, job := range wf.Jobs {
+			for _, step := range job.Steps {
+				if !strings.Contains(step.Run, "login") {
+					continue
+				}
+				logins++
+				if !strings.Contains(step.Run, "login "+r.flags) || !strings.Contains(step.Run, "-f flux-mirror.yaml") {
+					t.Errorf("examples/%s/workflow.yaml: the login step runs %q, want login %s-f flux-mirror.yaml", r.dir, step.Run, strings.TrimSpace(r.flags+" "))
+				}
+				for _, m := range configVariable.FindAllStringSubmatch(string(config), -1) {
+					name := m[1]
+					_, inWorkflow := wf.Env[name]
+					_, inJob := job.Env[name]
+					_, inStep := step.Env[name]
+					switch {
+					case slices.Contains(runnerEnv, name), inWorkflow, inJob:
+					case inStep && !helper:
+					case inStep:
+						t.Errorf("examples/%s/workflow.yaml: %s is set for the login step only; the helper needs it in every step", r.dir, name)
+					default:
+						t.Errorf("examples/%s/workflow.yaml: the login step does not set %s, which the config reads", r.dir, name)
+					}
+				}
+			}
+		}
+		if logins != 1 {
+			t.Errorf("examples/%s/workflow.yaml: %d login steps, want 1", r.dir, logins)
+		}
+		mints := regexp.MustCompile(`provider: (github|ecr|acr|gar)\b`).Match(config)
+		if mints && wf.Permissions["id-token"] != "write" {
+			t.Errorf("examples/%s/workflow.yaml: the config mints from the job's identity, but permissions has no id-token: write", r.dir)
+		}
+	}
 }
