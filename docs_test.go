@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"unicode"
+
+	"github.com/rogpeppe/go-internal/testscript"
 )
 
 // The README and docs/ are what a newcomer follows: the code blocks that
@@ -206,4 +208,51 @@ func readDoc(t *testing.T, doc string) string {
 		t.Fatal(err)
 	}
 	return string(data)
+}
+
+// TestReadmeDemo runs the README's offline demo as it is written, with
+// the built flux-mirror in place of "go run .": it must print the lines
+// the README shows, and store a JWT that verifies with the key it wrote.
+func TestReadmeDemo(t *testing.T) {
+	var demo, output string
+	blocks := codeBlocks(t, "README.md")
+	for i, b := range blocks {
+		if strings.Contains(b.text, "cp examples/demo.yaml") && i+1 < len(blocks) &&
+			strings.HasPrefix(blocks[i+1].caption, "The first command prints") {
+			demo, _, _ = strings.Cut(b.text, "\n")
+			output = blocks[i+1].text
+		}
+	}
+	if demo == "" || output == "" {
+		t.Fatal(`README.md: no demo block holding "cp examples/demo.yaml", followed by "The first command prints:" and its output`)
+	}
+	config, err := os.ReadFile(filepath.Join("examples", "demo.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	command := strings.ReplaceAll(demo, "go run .", "flux-mirror")
+	script := "# The README's demo prints what the README says.\n" +
+		"exec sh -c " + shellQuote(command) + "\n" +
+		"cmp stdout want.txt\n" +
+		"! stderr .\n" +
+		"jwtclaims demo/docker/config.json registry.example.com demo/keys/pubkey.json\n" +
+		"stdout 'iss=https://ci.example.com '\n\n" +
+		"-- want.txt --\n" + output +
+		"-- examples/demo.yaml --\n" + string(config)
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "readme-demo.txt"), []byte(script), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	testscript.Run(t, testscript.Params{
+		Dir:                 dir,
+		RequireExplicitExec: true,
+		Setup:               setupScript,
+		Cmds:                scriptCmds(),
+	})
+}
+
+// shellQuote quotes s for testscript's argument syntax (single quotes,
+// '' for a quote).
+func shellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", "''") + "'"
 }
