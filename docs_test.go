@@ -252,7 +252,7 @@ func TestReadmeDemo(t *testing.T) {
 }
 
 // shellQuote quotes s for testscript's argument syntax (single quotes,
-// '' for a quote).
+// ” for a quote).
 func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", "''") + "'"
 }
