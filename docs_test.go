@@ -251,8 +251,8 @@ func TestReadmeDemo(t *testing.T) {
 	})
 }
 
-// shellQuote quotes s for testscript's argument syntax (single quotes,
-// ” for a quote).
+// shellQuote quotes s for testscript's argument syntax: in single
+// quotes, each single quote doubled.
 func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", "''") + "'"
 }
