@@ -64,6 +64,12 @@ func (h hostConfig) hasCredential() bool {
 	return h.Credential != nil || h.Provider != ""
 }
 
+// bearerOnly reports whether h's credential can only be sent as a bearer
+// registrytoken: it has no username and no cloud provider's pair.
+func (h hostConfig) bearerOnly() bool {
+	return h.Provider == "" && h.Username == ""
+}
+
 // isLiteral reports whether h's credential is written in the config as it
 // is sent: resolving it reads no file and asks no server.
 func (h hostConfig) isLiteral() bool {
