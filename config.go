@@ -34,7 +34,7 @@ type hostConfig struct {
 // credentialConfig is a host's credential block. Exactly one of Provider,
 // Value, FromPath, JWKPath and JWKValue is set.
 type credentialConfig struct {
-	Provider string // github, forgejo, gcp, azure, aws, jwt-svid
+	Provider string // github, forgejo, gcp, azure, aws, jwt-svid, kubelet
 	Value    string
 	FromPath string // relative to config.dir, checked to stay inside it
 	JWKPath  string // relative to config.dir, checked to stay inside it
