@@ -28,8 +28,7 @@ Commands:
     logout      Erase what login stored for the config's hosts.
     status      Show where each host's credential is now, its expiry and what shadows it.
     keygen      Write a fresh Ed25519 key pair (privkey.json, pubkey.json) for jwkPath.
-    kubelet-credential-provider
-                Answer the kubelet's image credential provider requests from the config.
+    kubelet-credential-provider  Answer the kubelet's image credential requests from the config.
     completion  Print a bash, zsh or fish completion script.
     version     Print the version.
     help        Print this help.
