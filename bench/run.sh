@@ -556,7 +556,7 @@ kubeletenv=("${runenv[@]}")
 env -i "${kubeletenv[@]}" "$tmp/flux-mirror" kubelet-credential-provider -f "$kubelet_cfg" <"$tmp/kubelet-static.json" |
 	grep -q '"password":"tok-static"' || die "the kubelet provider did not answer for the static host"
 env -i "${kubeletenv[@]}" "$tmp/flux-mirror" kubelet-credential-provider -f "$kubelet_cfg" <"$tmp/kubelet-signed.json" |
-	grep -q '"cacheDuration":"30s"' || die "the kubelet provider did not answer for the jwkPath host"
+	grep -q '"username":"signer","password":"ey' || die "the kubelet provider did not answer for the jwkPath host"
 measure_get k kubeletenv "$tmp/kubelet-static.json" "$tmp/flux-mirror" kubelet-credential-provider -f "$kubelet_cfg"
 measure_get l kubeletenv "$tmp/kubelet-signed.json" "$tmp/flux-mirror" kubelet-credential-provider -f "$kubelet_cfg"
 
