@@ -39,6 +39,8 @@ func commandFlags(cmd string) *flag.FlagSet {
 	case "keygen":
 		var dir string
 		return keygenFlags(&dir)
+	case "kubelet-credential-provider":
+		return kubeletFlags(&kubeletOptions{global: g})
 	}
 	return nil
 }
@@ -231,7 +233,7 @@ func completeValue(cmd, name, value, prefix string, fs *flag.FlagSet, cmdArgs []
 	case name == "config" || name == "f":
 		// A config file: any file name.
 		return nil, directiveDefault
-	case name == "docker-config", cmd == "keygen" && (name == "o" || name == "output-dir"):
+	case name == "docker-config", name == "bin-dir", cmd == "keygen" && (name == "o" || name == "output-dir"):
 		return nil, directiveFilterDirs
 	case name == "o" || name == "output":
 		words = []string{"text", "json"}

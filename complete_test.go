@@ -30,6 +30,7 @@ func TestComplete(t *testing.T) {
 		"logout\tErase what login stored for the config's hosts.\n" +
 		"status\tShow where each host's credential is now, its expiry and what shadows it.\n" +
 		"keygen\tWrite a fresh Ed25519 key pair (privkey.json, pubkey.json) for jwkPath.\n" +
+		"kubelet-credential-provider\tAnswer the kubelet's image credential requests from the config.\n" +
 		"completion\tPrint a bash, zsh or fish completion script.\n" +
 		"version\tPrint the version.\n" +
 		"help\tPrint this help.\n:4\n"
@@ -42,7 +43,7 @@ func TestComplete(t *testing.T) {
 		{"commands", []string{""}, nil, allCommands},
 		{"command prefix", []string{"logo"}, nil, "logout\tErase what login stored for the config's hosts.\n:4\n"},
 		{"commands after a global flag", []string{"--timeout", "2m", "ver"}, nil, "version\tPrint the version.\n:4\n"},
-		{"help's argument", []string{"help", "k"}, nil, "keygen\tWrite a fresh Ed25519 key pair (privkey.json, pubkey.json) for jwkPath.\n:4\n"},
+		{"help's argument", []string{"help", "k"}, nil, "keygen\tWrite a fresh Ed25519 key pair (privkey.json, pubkey.json) for jwkPath.\nkubelet-credential-provider\tAnswer the kubelet's image credential requests from the config.\n:4\n"},
 		{"global flags", []string{"--"}, nil, "--no-envsubst\tRead ${VAR} in the config literally instead of substituting it.\n--timeout\tBound credential resolution and helper calls. Default: 1m.\n:4\n"},
 		{"login flags", []string{"login", "--d"}, nil, "--docker-config\tDocker config directory. Default: $DOCKER_CONFIG, else ~/.docker.\n--dry-run\tResolve every credential and show what would be stored where, with\n:4\n"},
 		{"short flags", []string{"logout", "-o"}, nil, "-o\ttext (default) or json.\n:4\n"},

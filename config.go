@@ -34,7 +34,7 @@ type hostConfig struct {
 // credentialConfig is a host's credential block. Exactly one of Provider,
 // Value, FromPath, JWKPath and JWKValue is set.
 type credentialConfig struct {
-	Provider string // github, forgejo, gcp, azure, aws, jwt-svid
+	Provider string // github, forgejo, gcp, azure, aws, jwt-svid, kubelet
 	Value    string
 	FromPath string // relative to config.dir, checked to stay inside it
 	JWKPath  string // relative to config.dir, checked to stay inside it
@@ -62,6 +62,12 @@ func (c *credentialConfig) audiences(host string) []string {
 // with only tls or maxChunkSize has not.
 func (h hostConfig) hasCredential() bool {
 	return h.Credential != nil || h.Provider != ""
+}
+
+// bearerOnly reports whether h's credential can only be sent as a bearer
+// registrytoken: it has no username and no cloud provider's pair.
+func (h hostConfig) bearerOnly() bool {
+	return h.Provider == "" && h.Username == ""
 }
 
 // isLiteral reports whether h's credential is written in the config as it

@@ -138,11 +138,11 @@ func checkCredential(c credentialFile, d dialect, paths *folder) (*credentialCon
 		out.Audiences = c.Audiences
 	}
 	switch c.Provider {
-	case "", "github", "forgejo", "gcp", "azure", "aws":
+	case "", "github", "forgejo", "gcp", "azure", "aws", kubeletSource:
 	case d.svid:
 		out.Provider = "jwt-svid"
 	default:
-		return nil, fmt.Errorf("provider %q must be one of: github, forgejo, gcp, azure, aws, %s", c.Provider, d.svid)
+		return nil, fmt.Errorf("provider %q must be one of: github, forgejo, gcp, azure, aws, %s, %s", c.Provider, d.svid, kubeletSource)
 	}
 	jwk := c.JWKPath != "" || c.JWKValue != ""
 	switch {
@@ -156,8 +156,9 @@ func checkCredential(c credentialFile, d dialect, paths *folder) (*credentialCon
 		return nil, fmt.Errorf("%s can only be set with jwkPath, jwkValue, or provider", d.audiences)
 	case !jwk && c.Expiration != "":
 		return nil, fmt.Errorf("%s can only be set with jwkPath or jwkValue", d.expiration)
-	case (c.Provider == "gcp" || c.Provider == "azure") && len(c.Audiences) > 1:
-		// A Google ID token and an Entra scope each name one audience.
+	case (c.Provider == "gcp" || c.Provider == "azure" || c.Provider == kubeletSource) && len(c.Audiences) > 1:
+		// A Google ID token, an Entra scope and the kubelet's
+		// serviceAccountTokenAudience each name one audience.
 		return nil, fmt.Errorf("provider %q accepts at most one audience", c.Provider)
 	}
 	for i, a := range c.Audiences {

@@ -116,3 +116,15 @@ func sameKeyHost(hosts []hostConfig, host string) int {
 	}
 	return -1
 }
+
+// hostForKey returns the host with a credential that is stored under the
+// Docker config key key: the host a credential helper's get names, or the
+// registry of an image the kubelet pulls.
+func (c *config) hostForKey(key string) (hostConfig, bool) {
+	for _, h := range c.Hosts {
+		if registryKey(h.Host) == key && h.hasCredential() {
+			return h, true
+		}
+	}
+	return hostConfig{}, false
+}

@@ -239,16 +239,15 @@ func findHelperHost(env helperEnv, key string) (helperHost, error) {
 	if err != nil {
 		return helperHost{}, err
 	}
-	for _, h := range cfg.Hosts {
-		if registryKey(h.Host) == key && h.hasCredential() {
-			abs, err := filepath.Abs(path)
-			if err != nil {
-				return helperHost{}, err
-			}
-			return helperHost{cfg: cfg, host: h, configPath: abs}, nil
-		}
+	h, ok := cfg.hostForKey(key)
+	if !ok {
+		return helperHost{}, errNotFound
 	}
-	return helperHost{}, errNotFound
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return helperHost{}, err
+	}
+	return helperHost{cfg: cfg, host: h, configPath: abs}, nil
 }
 
 // loadConfigAt loads the config at path the way login -f path does, with
@@ -261,7 +260,7 @@ func loadConfigAt(path string) (*config, error) {
 // protocol carries a username and a secret, so a bearer registrytoken
 // (a host without username) has no way through it.
 func checkHelperHost(h hostConfig) error {
-	if h.Provider == "" && h.Username == "" {
+	if h.bearerOnly() {
 		return errors.New("a credential helper can only serve a username and password: set username on this host to use --helper")
 	}
 	return nil

@@ -19,6 +19,7 @@ const usage = `Usage:
     flux-mirror [--timeout DURATION] [--no-envsubst] logout [-f PATH] [--host HOST]... [--docker-config DIR] [-o text|json]
     flux-mirror [--timeout DURATION] [--no-envsubst] status [-f PATH] [--host HOST]... [--docker-config DIR] [-o text|json]
     flux-mirror keygen [-o DIR]
+    flux-mirror kubelet-credential-provider [-f PATH] [--print-config --bin-dir DIR]
     flux-mirror completion bash|zsh|fish
     flux-mirror version
 
@@ -27,6 +28,7 @@ Commands:
     logout      Erase what login stored for the config's hosts.
     status      Show where each host's credential is now, its expiry and what shadows it.
     keygen      Write a fresh Ed25519 key pair (privkey.json, pubkey.json) for jwkPath.
+    kubelet-credential-provider  Answer the kubelet's image credential requests from the config.
     completion  Print a bash, zsh or fish completion script.
     version     Print the version.
     help        Print this help.
@@ -193,6 +195,8 @@ func runCommand(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 		return runStatus(g, args, stdin, stdout, stderr)
 	case "keygen":
 		return runKeygen(args, stdout)
+	case "kubelet-credential-provider":
+		return runKubeletProvider(g, args, stdin, stdout, stderr)
 	case "version":
 		fs := flag.NewFlagSet("version", flag.ContinueOnError)
 		if err := parseCommand(fs, args, "Usage:\n    flux-mirror version", stdout); err != nil {
@@ -226,6 +230,8 @@ func runHelp(args []string, stdout io.Writer) error {
 			text = statusUsage
 		case "keygen":
 			text = keygenUsage
+		case "kubelet-credential-provider":
+			text = kubeletUsage
 		case "completion":
 			text = completionUsage
 		case "version", "help":

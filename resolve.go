@@ -63,6 +63,14 @@ func resolveToken(ctx context.Context, cfg *config, h hostConfig, now func() tim
 		return signHostJWT(jwk, c, h.Host, now(), "jwkPath")
 	case c.JWKValue != "":
 		return signHostJWT([]byte(c.JWKValue), c, h.Host, now(), "jwkValue")
+	case c.Provider == kubeletSource:
+		// The one place the kubelet source is refused outside the kubelet
+		// plugin: login, the helper and secret all resolve through here.
+		token, err := kubeletToken(ctx)
+		if err != nil {
+			return "", time.Time{}, fmt.Errorf("credential: provider %s: %w", kubeletSource, err)
+		}
+		return token, jwtExpiry(token), nil
 	case c.Provider != "":
 		token, expiresAt, err := mintToken(ctx, c.Provider, c.audiences(h.Host), len(c.Audiences) > 0, now())
 		if err != nil {

@@ -59,10 +59,16 @@ func mintsToken(h hostConfig) bool {
 }
 
 // reusable reports whether t may still be served at now: its remaining
-// life is more than max(30s, a quarter of its lifetime).
+// life is more than its reuseMargin.
 func (t cachedToken) reusable(now time.Time) bool {
-	margin := max(minReuseLeft, t.ExpiresAt.Sub(t.MintedAt)/4)
-	return t.ExpiresAt.Sub(now) > margin
+	return t.ExpiresAt.Sub(now) > reuseMargin(t.MintedAt, t.ExpiresAt)
+}
+
+// reuseMargin is the life a token minted at mintedAt and expiring at
+// expiresAt must have left to be served, from the helper's cache or the
+// kubelet's: max(30s, a quarter of its lifetime).
+func reuseMargin(mintedAt, expiresAt time.Time) time.Duration {
+	return max(minReuseLeft, expiresAt.Sub(mintedAt)/4)
 }
 
 // cachedResolve serves h's credential from the cache while it is

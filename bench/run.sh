@@ -519,3 +519,88 @@ if [[ -n $keep ]]; then
 	mkdir -p "$keep"
 	cp "$tmp"/out/* "$cfg" "$cfg1" "$keep"/
 fi
+
+# ---------------------------------------------------------------------------
+# The kubelet credential provider (issue 19), beside the helper's get. The
+# kubelet runs `flux-mirror kubelet-credential-provider` at each pull that
+# misses its cache, with one CredentialProviderRequest on stdin:
+#   (k) the plugin for a static host (the host of (h))
+#   (l) the plugin for a jwkPath host (signs an Ed25519 JWT at every run)
+# and (c), (h) and (k) interleaved, for the plugin's cost above the
+# start-up and above the helper's get of the same host.
+kubelet_cfg="$tmp/kubelet.yaml"
+env -i "${runenv[@]}" "$tmp/flux-mirror" keygen -o "$tmp/kubelet-keys" >/dev/null ||
+	die "keygen for the kubelet provider failed"
+cat >"$kubelet_cfg" <<EOF
+apiVersion: mirror.plugin.fluxcd.io/v1beta1
+kind: Config
+hosts:
+  - host: static.example.com
+    username: u
+    credential:
+      value: tok-static
+  - host: signed.example.com
+    username: signer
+    credential:
+      jwkPath: kubelet-keys/privkey.json
+      iss: https://bench.example.com
+      sub: bench
+EOF
+kubelet_request() { # IMAGE
+	printf '{"apiVersion":"credentialprovider.kubelet.k8s.io/v1","kind":"CredentialProviderRequest","image":"%s"}\n' "$1"
+}
+kubelet_request static.example.com/team/app:v1 >"$tmp/kubelet-static.json"
+kubelet_request signed.example.com/team/app:v1 >"$tmp/kubelet-signed.json"
+kubeletenv=("${runenv[@]}")
+# Every run must answer with the credential, not time an error.
+env -i "${kubeletenv[@]}" "$tmp/flux-mirror" kubelet-credential-provider -f "$kubelet_cfg" <"$tmp/kubelet-static.json" |
+	grep -q '"password":"tok-static"' || die "the kubelet provider did not answer for the static host"
+env -i "${kubeletenv[@]}" "$tmp/flux-mirror" kubelet-credential-provider -f "$kubelet_cfg" <"$tmp/kubelet-signed.json" |
+	grep -q '"username":"signer","password":"ey' || die "the kubelet provider did not answer for the jwkPath host"
+measure_get k kubeletenv "$tmp/kubelet-static.json" "$tmp/flux-mirror" kubelet-credential-provider -f "$kubelet_cfg"
+measure_get l kubeletenv "$tmp/kubelet-signed.json" "$tmp/flux-mirror" kubelet-credential-provider -f "$kubelet_cfg"
+
+# kubeletpairs ROUNDS FM HELPER GETINPUT CFG REQUEST: (c), (h) and (k) in
+# turn, ROUNDS times after two warm-up rounds, in microseconds.
+kubeletpairs() {
+	local rounds=$1 fm=$2 helper=$3 getinput=$4 cfg=$5 request=$6 i t0 t1 t2 t3
+	for ((i = -2; i < rounds; i++)); do
+		t0=$EPOCHREALTIME
+		"$fm" version >/dev/null 2>&1 || return 1
+		t1=$EPOCHREALTIME
+		"$helper" get <"$getinput" >/dev/null 2>&1 || return 1
+		t2=$EPOCHREALTIME
+		"$fm" kubelet-credential-provider -f "$cfg" <"$request" >/dev/null 2>&1 || return 1
+		t3=$EPOCHREALTIME
+		((i < 0)) || echo $((${t1/./} - ${t0/./})) $((${t2/./} - ${t1/./})) $((${t3/./} - ${t2/./}))
+	done
+}
+echo "bench: timing $pairs interleaved rounds of (c), (h) and (k)" >&2
+env -i "${helperenv[@]}" /bin/bash -c "$(declare -f kubeletpairs); kubeletpairs \"\$@\"" kubeletpairs \
+	"$pairs" "$tmp/flux-mirror" "$tmp/helpers/docker-credential-flux-mirror" "$tmp/get-static" \
+	"$kubelet_cfg" "$tmp/kubelet-static.json" >"$tmp/out/kubeletpairs.us" ||
+	die "the paired kubelet provider runs failed"
+kubeletpaired() { # COL1 COL2: as paired, over these rounds
+	awk -v x="$1" -v y="$2" '{ print $x - $y }' "$tmp/out/kubeletpairs.us" | sort -n |
+		awk '{ v[NR] = $1 } END { printf "%.2f %.2f %.2f\n", v[int((NR + 1) / 2)] / 1000, v[int((NR + 3) / 4)] / 1000, v[int((3 * NR + 3) / 4)] / 1000 }'
+}
+read -r kc kc_q1 kc_q3 <<<"$(kubeletpaired 3 1)"
+read -r kh kh_q1 kh_q3 <<<"$(kubeletpaired 3 2)"
+read -r k k_min _ <"$tmp/out/k.ms"
+read -r l l_min _ <"$tmp/out/l.ms"
+cat <<EOF
+
+kubelet credential provider (issue 19), bash loop, $runs runs after two warm-up runs
+$(printf '  %-46s %13s %13s %13s %5s' what median min 'cpu (mean)' runs)
+$(row "(h) helper get, static host (never cached)" "$h" "$h_min" - "$runs")
+$(row "(k) kubelet plugin, static host" "$k" "$k_min" - "$runs")
+$(row "(l) kubelet plugin, jwkPath host (signs)" "$l" "$l_min" - "$runs")
+
+  (k) - (c)   ${kc} ms, median of $pairs paired rounds (quartiles ${kc_q1}, ${kc_q3})
+              the plugin's round trip above the start-up
+  (k) - (h)   ${kh} ms, median of $pairs paired rounds (quartiles ${kh_q1}, ${kh_q3})
+              the plugin above the helper's get of the same host
+EOF
+if [[ -n $keep ]]; then
+	cp "$tmp"/out/k.* "$tmp"/out/l.* "$tmp/out/kubeletpairs.us" "$kubelet_cfg" "$keep"/
+fi
