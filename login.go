@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -49,17 +48,22 @@ func (o *loginOptions) register(fs *flag.FlagSet) {
 }
 
 // parse parses and checks the flags, then loads the config and selects
-// the hosts to work on.
-func (o *loginOptions) parse(fs *flag.FlagSet, args []string, usage string, stdin io.Reader, stdout io.Writer) (*config, []hostConfig, error) {
+// the hosts to work on; the loader's warnings go to stderr. namesOnly is
+// for a command that needs no secret (see selection).
+func (o *loginOptions) parse(fs *flag.FlagSet, args []string, usage string, namesOnly bool, stdin io.Reader, stdout, stderr io.Writer) (*config, []hostConfig, error) {
 	if err := parseCommand(fs, args, usage, stdout); err != nil {
 		return nil, nil, err
 	}
 	if err := o.check(); err != nil {
 		return nil, nil, err
 	}
-	cfg, err := loadConfig(o.configPath, stdin, !o.global.noEnvsubst)
+	sel := selection{hosts: o.hosts, namesOnly: namesOnly}
+	cfg, err := loadSelected(o.configPath, stdin, !o.global.noEnvsubst, sel)
 	if err != nil {
 		return nil, nil, err
+	}
+	for _, w := range cfg.warnings {
+		fmt.Fprintln(stderr, "⚠ "+w)
 	}
 	hosts, err := selectHosts(cfg, o.hosts)
 	return cfg, hosts, err
@@ -120,7 +124,7 @@ func loginFlags(o *loginOptions) *flag.FlagSet {
 func runLogin(g globalOptions, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	o := loginOptions{global: g}
 	fs := loginFlags(&o)
-	cfg, hosts, err := o.parse(fs, args, loginUsage, stdin, stdout)
+	cfg, hosts, err := o.parse(fs, args, loginUsage, false, stdin, stdout, stderr)
 	if err != nil {
 		return err
 	}
@@ -220,7 +224,7 @@ func (o *loginOptions) print(reports []hostReport, stdout, stderr io.Writer) err
 // host in config order.
 func selectHosts(cfg *config, names []string) ([]hostConfig, error) {
 	if len(cfg.Hosts) == 0 {
-		return nil, errors.New("config has no hosts")
+		return nil, fmt.Errorf("%sconfig has no hosts", prefix(cfg.file))
 	}
 	if len(names) == 0 {
 		return cfg.Hosts, nil
@@ -234,7 +238,7 @@ func selectHosts(cfg *config, names []string) ([]hostConfig, error) {
 			for j, h := range cfg.Hosts {
 				configured[j] = h.Host
 			}
-			return nil, fmt.Errorf("host %q not found in hosts (configured: %s)", name, strings.Join(configured, ", "))
+			return nil, fmt.Errorf("%shost %q not found in hosts (configured: %s)", prefix(cfg.file), name, strings.Join(configured, ", "))
 		}
 		selected = append(selected, cfg.Hosts[i])
 	}

@@ -10,7 +10,7 @@ import (
 func runLogout(g globalOptions, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	o := loginOptions{global: g}
 	fs := hostFlags("logout", &o)
-	_, hosts, err := o.parse(fs, args, logoutUsage, stdin, stdout)
+	_, hosts, err := o.parse(fs, args, logoutUsage, true, stdin, stdout, stderr)
 	if err != nil {
 		return err
 	}

@@ -46,7 +46,7 @@ Example:
 func runStatus(g globalOptions, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	o := loginOptions{global: g}
 	fs := hostFlags("status", &o)
-	_, hosts, err := o.parse(fs, args, statusUsage, stdin, stdout)
+	_, hosts, err := o.parse(fs, args, statusUsage, true, stdin, stdout, stderr)
 	if err != nil {
 		return err
 	}
