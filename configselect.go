@@ -34,7 +34,7 @@ func (s selection) selects(name string) bool {
 // substituteConfig substitutes the parsed config doc under sel: the
 // selected hosts' fields (their credential's, for namesOnly, only the
 // username) strictly, as substituteTree does, and everything else of
-// hosts[] leniently (an unset variable stays as written), so that it is
+// hosts[] leniently (an unset or empty variable stays as written), so that it is
 // still validated but needs no variable. The entries outside hosts[] are
 // substituted strictly, as before. It returns the warnings about values
 // that look like a reference but stay literal.
@@ -56,8 +56,10 @@ func substituteConfig(doc any, lookup func(string) (string, bool), sel selection
 	if _, clash := outTop["hosts"]; clash {
 		return nil, nil, fmt.Errorf("a key substitutes to %q, which is written too", "hosts")
 	}
+	// lenient keeps a reference to an unset or empty variable as written:
+	// the value is never used, and an empty one would fail validation.
 	lenient := func(name string) (string, bool) {
-		if v, ok := lookup(name); ok {
+		if v, _ := lookup(name); v != "" {
 			return v, true
 		}
 		return "${" + name + "}", true
