@@ -34,6 +34,9 @@ type loginOptions struct {
 	verify       bool
 	helper       bool
 	output       string
+	// needLogin and minValid are status --check and --min-valid.
+	needLogin bool
+	minValid  time.Duration
 }
 
 // register adds the flags login and logout share.
@@ -103,10 +106,15 @@ func (o *loginOptions) check() error {
 }
 
 // hostFlags is the FlagSet of a command that reads the config's hosts
-// (logout and status take these flags alone), shared with completion.
+// (logout takes these flags alone), shared with completion.
 func hostFlags(name string, o *loginOptions) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	o.register(fs)
+	if name == "status" {
+		// status's own flags, here so that completion offers them too.
+		fs.BoolVar(&o.needLogin, "check", false, "")
+		fs.DurationVar(&o.minValid, "min-valid", 0, "")
+	}
 	return fs
 }
 
@@ -142,7 +150,7 @@ func runLogin(g globalOptions, args []string, stdin io.Reader, stdout, stderr io
 			reports[i].Status, reports[i].Error = statusFailed, oneLineError(r.err).Error()
 			failed = true
 		case r.skipped:
-			reports[i].Status, reports[i].Error = statusSkipped, "no credential configured"
+			reports[i].Status, reports[i].Reason = statusSkipped, reasonNoCredential
 		}
 	}
 	if !failed && o.verify {

@@ -24,7 +24,7 @@ func runLogout(g globalOptions, args []string, stdin io.Reader, stdout, stderr i
 	for i, h := range hosts {
 		reports[i] = hostReport{Host: h.Host, Key: registryKey(h.Host)}
 		if !h.hasCredential() {
-			reports[i].Status, reports[i].Error = statusSkipped, "no credential configured"
+			reports[i].Status, reports[i].Reason = statusSkipped, reasonNoCredential
 			continue
 		}
 		if ok, err := eraseHelperHost(store, reports[i].Key); ok {

@@ -17,7 +17,7 @@ import (
 const usage = `Usage:
     flux-mirror [--timeout DURATION] [--no-envsubst] login [-f PATH] [--host HOST]... [--docker-config DIR] [--plaintext | --helper] [--verify] [--dry-run] [-o text|json]
     flux-mirror [--timeout DURATION] [--no-envsubst] logout [-f PATH] [--host HOST]... [--docker-config DIR] [-o text|json]
-    flux-mirror [--timeout DURATION] [--no-envsubst] status [-f PATH] [--host HOST]... [--docker-config DIR] [-o text|json]
+    flux-mirror [--timeout DURATION] [--no-envsubst] status [-f PATH] [--host HOST]... [--docker-config DIR] [--check] [--min-valid DURATION] [-o text|json]
     flux-mirror keygen [-o DIR]
     flux-mirror completion bash|zsh|fish
     flux-mirror version

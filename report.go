@@ -43,7 +43,10 @@ type hostReport struct {
 	// ShadowedBy is, for status, what clients use instead of the stored
 	// credential.
 	ShadowedBy string `json:"shadowedBy,omitempty"`
-	Error      string `json:"error,omitempty"`
+	// Reason says why a host was skipped, or why status --check counts
+	// it as needing a login; a skip is not an error.
+	Reason string `json:"reason,omitempty"`
+	Error  string `json:"error,omitempty"`
 }
 
 // Kinds of stored credential.
@@ -62,6 +65,9 @@ const (
 	statusSkipped    = "skipped"
 	statusFailed     = "failed"
 )
+
+// reasonNoCredential is why a host with only tls or maxChunkSize is skipped.
+const reasonNoCredential = "no credential configured"
 
 // newHostReport describes h and, once resolved, its credential a.
 func newHostReport(cfg *config, h hostConfig, a hostAuth) hostReport {
@@ -220,7 +226,7 @@ func reportLine(r hostReport, now time.Time) string {
 	}
 	switch r.Status {
 	case statusSkipped:
-		return fmt.Sprintf("• skipping %s: %s", r.Host, r.Error)
+		return fmt.Sprintf("• skipping %s: %s", r.Host, r.Reason)
 	case statusNothing:
 		return fmt.Sprintf("• nothing stored for %s", r.Host)
 	case statusErased:
