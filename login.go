@@ -195,7 +195,7 @@ func runLogin(g globalOptions, args []string, stdin io.Reader, stdout, stderr io
 	if o.helper {
 		storeErr = o.storeHelper(results, reports, stderr)
 	} else {
-		storeErr = storeResults(results, reports, o)
+		storeErr = storeResults(results, reports, o, stderr)
 	}
 	var happened []hostReport
 	for _, r := range reports {
@@ -331,7 +331,7 @@ func resolveHostsWith(hosts []hostConfig, timeout time.Duration, resolve func(co
 // write, or with --dry-run runs the same checks and only works out where
 // each would go, and fills in the reports. A host that fails to store (or
 // its checks) stops the run; the hosts stored before it are still written.
-func storeResults(results []hostResult, reports []hostReport, o loginOptions) error {
+func storeResults(results []hostResult, reports []hostReport, o loginOptions, stderr io.Writer) error {
 	if !anyResolved(results) {
 		// Every host was skipped: nothing to write, no file to create.
 		return nil
@@ -347,6 +347,7 @@ func storeResults(results []hostResult, reports []hostReport, o loginOptions) er
 		return err
 	}
 	defer store.close()
+	store.readBack = o.readBack
 
 	var failedHost string
 	for i, r := range results {
@@ -363,9 +364,13 @@ func storeResults(results []hostResult, reports []hostReport, o loginOptions) er
 				continue
 			}
 			reports[i].setDestination(dest)
-			reports[i].Status = statusStored
-			if o.dryRun {
+			switch {
+			case o.dryRun:
 				reports[i].Status = statusWouldStore
+			case dest.unchanged:
+				reports[i].Status = statusUnchanged
+			default:
+				reports[i].Status = statusStored
 			}
 		}
 	}
@@ -380,7 +385,23 @@ func storeResults(results []hostResult, reports []hostReport, o loginOptions) er
 		}
 		return err
 	}
+	warnUnencrypted(reports, store.path, stderr)
 	return nil
+}
+
+// warnUnencrypted prints docker login's warning, once, when this run
+// wrote a password into config.json (docker/cli
+// cli/command/registry/warning.go); a registry token, a helper's
+// credential or an unchanged entry gets none, as in docker.
+func warnUnencrypted(reports []hostReport, path string, stderr io.Writer) {
+	for _, r := range reports {
+		if r.Status == statusStored && r.Helper == "" && r.Kind == kindUserPass {
+			fmt.Fprintf(stderr, "WARNING! Your credentials are stored unencrypted in '%s'.\n"+
+				"Configure a credential helper to remove this warning, or use flux-mirror login --helper,\n"+
+				"which stores no secret. See https://docs.docker.com/go/credential-store/\n", path)
+			return
+		}
+	}
 }
 
 // storeOne stores r's credential, under a --timeout of its own (SPEC 7),
@@ -397,6 +418,18 @@ func (o loginOptions) storeOne(store *dockerStore, r hostResult) (destination, e
 		err = fmt.Errorf("not stored within --timeout %s: %w", formatTimeout(o.global.timeout), err)
 	}
 	return dest, err
+}
+
+// readBack is the dockerStore.readBack of a login: a helper call of its
+// own, with its own --timeout.
+func (o loginOptions) readBack(helper, key string, a hostAuth, stderr io.Writer) error {
+	ctx, cancel := context.WithTimeout(context.Background(), o.global.timeout)
+	defer cancel()
+	err := readBack(ctx, helper, key, a, stderr)
+	if err != nil && ctx.Err() != nil {
+		err = fmt.Errorf("not read back within --timeout %s: %w", formatTimeout(o.global.timeout), err)
+	}
+	return err
 }
 
 func anyResolved(results []hostResult) bool {

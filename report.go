@@ -64,6 +64,11 @@ const (
 	statusNothing    = "nothing stored"
 	statusSkipped    = "skipped"
 	statusFailed     = "failed"
+	// statusUnchanged is a login that found config.json holding exactly
+	// the entry it would write; statusRegistered is login --helper's,
+	// which stores no credential.
+	statusUnchanged  = "unchanged"
+	statusRegistered = "registered"
 )
 
 // reasonNoCredential is why a host with only tls or maxChunkSize is skipped.
@@ -234,6 +239,14 @@ func reportLine(r hostReport, now time.Time) string {
 			where = "from " + r.ConfigFile
 		}
 		return fmt.Sprintf("✔ erased credential for %s %s", r.Host, where)
+	case statusRegistered:
+		return fmt.Sprintf("✔ registered the %q credential helper for %s in %s", r.Helper, r.Host, r.ConfigFile)
+	case statusUnchanged:
+		what := "credential"
+		if r.Kind == kindRegistryToken {
+			what = "registry token"
+		}
+		line = fmt.Sprintf("✔ unchanged %s for %s %s", what, r.Host, where)
 	case statusWouldStore:
 		what := "credential"
 		if r.Kind == kindRegistryToken {
