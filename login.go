@@ -34,6 +34,13 @@ type loginOptions struct {
 	verify       bool
 	helper       bool
 	output       string
+	// host is the HOST argument of login, logout or status; username,
+	// password and passwordStdin are login HOST's -u, -p and
+	// --password-stdin.
+	host          string
+	username      string
+	password      string
+	passwordStdin bool
 	// needLogin and minValid are status --check and --min-valid.
 	needLogin bool
 	minValid  time.Duration
@@ -54,11 +61,24 @@ func (o *loginOptions) register(fs *flag.FlagSet) {
 // the hosts to work on; the loader's warnings go to stderr. namesOnly is
 // for a command that needs no secret (see selection).
 func (o *loginOptions) parse(fs *flag.FlagSet, args []string, usage string, namesOnly bool, stdin io.Reader, stdout, stderr io.Writer) (*config, []hostConfig, error) {
-	if err := parseCommand(fs, args, usage, stdout); err != nil {
+	var err error
+	if o.host, err = parseWithHost(fs, args, usage, stdout); err != nil {
 		return nil, nil, err
 	}
 	if err := o.check(); err != nil {
 		return nil, nil, err
+	}
+	if fs.Name() == "login" {
+		if err := o.checkOneHostFlags(); err != nil {
+			return nil, nil, err
+		}
+	}
+	if o.host != "" {
+		cfg, err := o.oneHost(stdin, stderr)
+		if err != nil {
+			return nil, nil, err
+		}
+		return cfg, cfg.Hosts, nil
 	}
 	sel := selection{hosts: o.hosts, namesOnly: namesOnly}
 	cfg, err := loadSelected(o.configPath, stdin, !o.global.noEnvsubst, sel)
@@ -126,6 +146,11 @@ func loginFlags(o *loginOptions) *flag.FlagSet {
 	fs.BoolVar(&o.dryRun, "dry-run", false, "")
 	fs.BoolVar(&o.verify, "verify", false, "")
 	fs.BoolVar(&o.helper, "helper", false, "")
+	fs.StringVar(&o.username, "username", "", "")
+	fs.StringVar(&o.username, "u", "", "")
+	fs.StringVar(&o.password, "password", "", "")
+	fs.StringVar(&o.password, "p", "", "")
+	fs.BoolVar(&o.passwordStdin, "password-stdin", false, "")
 	return fs
 }
 

@@ -23,7 +23,7 @@ func runLogout(g globalOptions, args []string, stdin io.Reader, stdout, stderr i
 	reports := make([]hostReport, len(hosts))
 	for i, h := range hosts {
 		reports[i] = hostReport{Host: h.Host, Key: registryKey(h.Host)}
-		if !h.hasCredential() {
+		if !h.hasCredential() && o.host == "" {
 			reports[i].Status, reports[i].Reason = statusSkipped, reasonNoCredential
 			continue
 		}

@@ -24,13 +24,15 @@ const (
 
 const statusUsage = `Usage:
     flux-mirror status [-f PATH] [--host HOST]... [--docker-config DIR] [--check] [--min-valid DURATION] [-o text|json]
+    flux-mirror status HOST [--docker-config DIR] [--check] [--min-valid DURATION] [-o text|json]
 
 Show, for every host in the config (or each --host), where its credential
 is now: the credential helper docker would ask, or config.json, or nothing;
 its kind, username, fingerprint and expiry (a JWT's exp), and what shadows
 it: DOCKER_AUTH_CONFIG, a registrytoken in config.json over a helper's
 credential, or a credHelpers entry naming another helper. A helper is asked
-with "get"; no secret is shown. Nothing is written.
+with "get"; no secret is shown. Nothing is written, and no secret of the
+config is needed.
 
 Options:
     -f, --config PATH       Config file, or - for stdin.
@@ -76,7 +78,7 @@ func runStatus(g globalOptions, args []string, stdin io.Reader, stdout, stderr i
 	reports := make([]hostReport, len(hosts))
 	var needy []string
 	for i, h := range hosts {
-		if !h.hasCredential() {
+		if !h.hasCredential() && o.host == "" {
 			reports[i] = hostReport{Host: h.Host, Key: registryKey(h.Host), Status: statusSkipped, Reason: reasonNoCredential}
 			continue
 		}
