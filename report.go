@@ -356,6 +356,7 @@ func oneLineError(err error) error {
 		}
 		text = strings.Replace(text, oe.Error(), msg, 1)
 	}
+	text = controllerWords.Replace(text)
 	if strings.Contains(text, "\n") {
 		var lines []string
 		for line := range strings.Lines(text) {
