@@ -89,6 +89,9 @@ func dockerConfigDir(flagDir string) (string, error) {
 // whose config.json link to one file must share it.
 func openDockerStore(dir string, lockWait time.Duration) (*dockerStore, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
+		if why := unwritable(err); why != nil {
+			return nil, fmt.Errorf("cannot create the docker config folder %s: %w; %s", dir, why, otherFolder)
+		}
 		return nil, fmt.Errorf("creating the docker config folder: %w", err)
 	}
 	path := filepath.Join(dir, configFileName)
@@ -98,6 +101,11 @@ func openDockerStore(dir string, lockWait time.Duration) (*dockerStore, error) {
 	}
 	lock, err := lockConfig(target, existing, lockWait)
 	if err != nil {
+		if why := unwritable(err); why != nil {
+			// The lock file is ours, an implementation detail: the user
+			// can act on the folder it could not be created in.
+			return nil, fmt.Errorf("cannot write to the docker config folder %s: %w; %s", filepath.Dir(target), why, otherFolder)
+		}
 		return nil, fmt.Errorf("locking the docker config: %w", err)
 	}
 	s, err := loadDockerStore(path)
@@ -108,6 +116,19 @@ func openDockerStore(dir string, lockWait time.Duration) (*dockerStore, error) {
 	s.lock = lock
 	removeDeadTempFiles(path)
 	return s, nil
+}
+
+// otherFolder is how to name a Docker config folder one can write.
+const otherFolder = "pass --docker-config DIR or set DOCKER_CONFIG to a folder you can write"
+
+// unwritable returns the reason, without the path, when err is a file
+// system's refusal to write (permissions, a read-only mount), else nil.
+func unwritable(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) && (errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EROFS)) {
+		return pe.Err
+	}
+	return nil
 }
 
 // removeDeadTempFiles deletes the temp files a killed run left beside
