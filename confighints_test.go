@@ -21,3 +21,23 @@ func TestNearestField(t *testing.T) {
 		}
 	}
 }
+
+// TestSelectionSelects checks which host names a selection takes.
+func TestSelectionSelects(t *testing.T) {
+	for _, tt := range []struct {
+		sel  selection
+		name string
+		want bool
+	}{
+		{selection{}, "any.example.com", true},
+		{selection{hosts: []string{"GHCR.io"}}, "ghcr.io", true},
+		{selection{hosts: []string{"ghcr.io"}}, "quay.io", false},
+		{selection{keys: []string{dockerHubKey}}, "docker.io", true},
+		{selection{keys: []string{dockerHubKey}}, "Index.Docker.io", true},
+		{selection{keys: []string{"ghcr.io"}}, "quay.io", false},
+	} {
+		if got := tt.sel.selects(tt.name); got != tt.want {
+			t.Errorf("%+v selects %q = %v, want %v", tt.sel, tt.name, got, tt.want)
+		}
+	}
+}

@@ -16,9 +16,11 @@ import (
 // the config through it (loadSelected), so that the variables a command
 // does not need are never required.
 type selection struct {
-	// hosts are the --host names (compared without case); empty means
-	// every host.
+	// hosts are the --host names (compared without case), and keys the
+	// Docker config keys (registryKey), such as the credential helper is
+	// asked for; when both are empty, every host is selected.
 	hosts []string
+	keys  []string
 	// namesOnly is for a command that needs the hosts' names and
 	// usernames but no secret (logout, status): the rest of a credential
 	// block keeps a ${VAR} whose variable is unset as written. Such a
@@ -28,7 +30,11 @@ type selection struct {
 
 // selects reports whether the host named name is selected.
 func (s selection) selects(name string) bool {
-	return len(s.hosts) == 0 || slices.ContainsFunc(s.hosts, func(h string) bool { return strings.EqualFold(h, name) })
+	if len(s.hosts) == 0 && len(s.keys) == 0 {
+		return true
+	}
+	return slices.ContainsFunc(s.hosts, func(h string) bool { return strings.EqualFold(h, name) }) ||
+		slices.Contains(s.keys, registryKey(name))
 }
 
 // substituteConfig substitutes the parsed config doc under sel: the
@@ -68,6 +74,12 @@ func substituteConfig(doc any, lookup func(string) (string, bool), sel selection
 	outHosts := make([]any, len(hosts))
 	for i, e := range hosts {
 		at := "hosts[" + strconv.Itoa(i) + "]"
+		if !hasDollar(e) {
+			// Nothing to substitute or warn about: most hosts of a large
+			// config, which should cost no copy.
+			outHosts[i] = e
+			continue
+		}
 		entry, ok := e.(map[string]any)
 		if !ok {
 			if outHosts[i], err = substituteTree(at, e, lookup); err != nil {
@@ -170,6 +182,27 @@ func substituteFields(at string, m map[string]any, path string, lookup, lenient 
 		out[key] = v
 	}
 	return out, nil
+}
+
+// hasDollar reports whether a key or a string value in node holds a $.
+func hasDollar(node any) bool {
+	switch n := node.(type) {
+	case map[string]any:
+		for k, v := range n {
+			if strings.Contains(k, "$") || hasDollar(v) {
+				return true
+			}
+		}
+	case []any:
+		for _, v := range n {
+			if hasDollar(v) {
+				return true
+			}
+		}
+	case string:
+		return strings.Contains(n, "$")
+	}
+	return false
 }
 
 // flatten maps the dotted path of every string value in a host entry to
