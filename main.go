@@ -131,9 +131,9 @@ Write a fresh Ed25519 key pair as single-key JWK sets: DIR/privkey.json
 overwrite either file.
 
 Options:
-    --output-dir DIR        Directory to write to, created if missing. Default: .
-                            -o DIR is the same, kept for existing scripts; unlike other
-                            commands' -o it is not a format, and -o text or -o json is refused.
+    -o, --output-dir DIR    Directory to write to, created if missing. Default: .
+                            Unlike other commands' -o, keygen's is a folder, not a format
+                            (kept so that existing scripts work): -o text or -o json is refused.
 
 Example:
     $ flux-mirror keygen --output-dir keys
