@@ -118,19 +118,6 @@ func openDockerStore(dir string, lockWait time.Duration) (*dockerStore, error) {
 	return s, nil
 }
 
-// otherFolder is how to name a Docker config folder one can write.
-const otherFolder = "pass --docker-config DIR or set DOCKER_CONFIG to a folder you can write"
-
-// unwritable returns the reason, without the path, when err is a file
-// system's refusal to write (permissions, a read-only mount), else nil.
-func unwritable(err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) && (errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EROFS)) {
-		return pe.Err
-	}
-	return nil
-}
-
 // removeDeadTempFiles deletes the temp files a killed run left beside
 // config.json's target: they hold that run's config, secrets included.
 // Only a run holding the lock writes our temp files, so while we hold it
