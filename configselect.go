@@ -113,7 +113,7 @@ func substituteConfig(doc any, lookup func(string) (string, bool), sel selection
 				continue
 			}
 			w := written[field]
-			if d, ok := done[field]; ok && d == "" && strings.Contains(w, "${") {
+			if d, ok := done[field]; ok && d == "" && strings.Contains(w, "${") && !emptyAllowed[field[strings.LastIndex(field, ".")+1:]] {
 				// Every character of a value that substitutes to nothing
 				// is reference syntax or a name: quoting it shows no
 				// secret.
@@ -129,6 +129,13 @@ func substituteConfig(doc any, lookup func(string) (string, bool), sel selection
 	outTop["hosts"] = outHosts
 	return outTop, warnings, nil
 }
+
+// emptyAllowed are the fields an empty value leaves valid (no envelope,
+// the default expiration, no provider): substituting one to nothing is
+// allowed, as SPEC 2.4 allows a set-but-empty variable. Any other field
+// of a host is then missing, a failure the error should pin on the
+// variable.
+var emptyAllowed = map[string]bool{"envelope": true, "expiration": true, "exp": true, "provider": true}
 
 // emptiedError is a value that substitutes to nothing: the whole message
 // already says it was substitution.
