@@ -15,7 +15,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 )
 
 // The aws credential is not an OIDC token but a SigV4-signed
@@ -56,7 +55,7 @@ type stsRequest struct {
 // SDK's default chain: environment, shared config and SSO, web identity,
 // then IMDS) for the region of the AWS config. Nothing is sent to STS.
 func mintAWSEnvelope(ctx context.Context, audiences []string, now time.Time) (string, time.Time, error) {
-	cfg, err := awsconfig.LoadDefaultConfig(ctx)
+	cfg, err := loadAWSConfig(ctx)
 	if err != nil {
 		return "", time.Time{}, fmt.Errorf("load AWS config: %w", err)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecrpublic"
 	"github.com/aws/aws-sdk-go-v2/service/eks"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go/logging"
 	"github.com/fluxcd/pkg/auth"
 	awsauth "github.com/fluxcd/pkg/auth/aws"
 	"github.com/fluxcd/pkg/auth/azure"
@@ -91,6 +92,15 @@ func checkRegistryHost(provider, host string) error {
 	return nil
 }
 
+// loadAWSConfig is the AWS SDK's LoadDefaultConfig for every AWS call
+// here, with the SDK's logger silenced: by default it writes its warnings
+// (a checksum it cannot validate, a deprecated setting) to os.Stderr,
+// outside the one redaction rule and in the middle of the report.
+func loadAWSConfig(ctx context.Context, optFns ...func(*awsconfig.LoadOptions) error) (aws.Config, error) {
+	optFns = append(optFns, awsconfig.WithLogger(logging.Nop{}))
+	return awsconfig.LoadDefaultConfig(ctx, optFns...)
+}
+
 func unknownProvider(provider string) error {
 	return fmt.Errorf("unknown provider %q (want ecr, acr or gar)", provider)
 }
@@ -119,7 +129,7 @@ type awsSDK struct {
 func (s *awsSDK) LoadDefaultConfig(ctx context.Context, optFns ...func(*awsconfig.LoadOptions) error) (aws.Config, error) {
 	// Later options win: this replaces the client fluxcd passed.
 	optFns = append(optFns, awsconfig.WithHTTPClient(awshttp.NewBuildableClient()))
-	cfg, err := awsconfig.LoadDefaultConfig(ctx, optFns...)
+	cfg, err := loadAWSConfig(ctx, optFns...)
 	var pathErr *fs.PathError
 	if bundle := os.Getenv("AWS_CA_BUNDLE"); errors.As(err, &pathErr) && pathErr.Path == bundle {
 		return aws.Config{}, fmt.Errorf("AWS_CA_BUNDLE: %w", err)

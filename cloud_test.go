@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/smithy-go/logging"
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
@@ -357,4 +358,27 @@ func fakeACRRefreshToken(exp time.Time) (string, error) {
 	}
 	enc := base64.RawURLEncoding.EncodeToString
 	return enc([]byte(`{"alg":"none","typ":"JWT"}`)) + "." + enc(claims) + ".", nil
+}
+
+// TestAWSLoggerSilenced checks that the AWS SDK, whose default logger
+// writes to os.Stderr, gets a logger that writes nowhere, for the ECR
+// login and the aws envelope alike.
+func TestAWSLoggerSilenced(t *testing.T) {
+	t.Setenv("AWS_CONFIG_FILE", os.DevNull)
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", os.DevNull)
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	t.Setenv("AWS_CA_BUNDLE", "")
+	cfg, err := (&awsSDK{}).LoadDefaultConfig(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := cfg.Logger.(logging.Nop); !ok {
+		t.Errorf("ECR login: AWS SDK logger is %T, want logging.Nop", cfg.Logger)
+	}
+	if cfg, err = loadAWSConfig(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := cfg.Logger.(logging.Nop); !ok {
+		t.Errorf("aws envelope: AWS SDK logger is %T, want logging.Nop", cfg.Logger)
+	}
 }

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"strings"
 	"time"
@@ -16,6 +18,11 @@ type config struct {
 	// relative to: the config file's folder, or the working directory when
 	// the config came from stdin.
 	dir string
+	// file is the config's path as given, or "stdin", for messages.
+	file string
+	// warnings are the loader's notes about the file, each starting with
+	// its path, for the command to print.
+	warnings []string
 }
 
 // hostConfig is one hosts[] entry.
@@ -96,26 +103,58 @@ const (
 
 // loadConfig reads the config named by flagPath (see configPath), or stdin
 // for "-", substitutes environment variables when substitute is set, and
-// decodes and validates it.
+// decodes and validates it, with every host's credential.
 func loadConfig(flagPath string, stdin io.Reader, substitute bool) (*config, error) {
+	return loadSelected(flagPath, stdin, substitute, selection{})
+}
+
+// loadSelected is loadConfig for what sel selects: the one loader of every
+// command. Its errors and warnings start with the file's path (and the
+// line, where the YAML parser gives one).
+func loadSelected(flagPath string, stdin io.Reader, substitute bool, sel selection) (*config, error) {
 	path, err := configPath(flagPath, os.Getenv, os.Executable)
 	if err != nil {
 		return nil, err
 	}
 	data, dir, err := readConfig(path, stdin)
 	if err != nil {
+		if flagPath == "" && os.Getenv("FLUX_MIRROR_CONFIG") == "" && errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("no config given, and the default %s does not exist: pass -f FILE, or set FLUX_MIRROR_CONFIG to the config's path", path)
+		}
 		return nil, err
 	}
 	var lookup func(string) (string, bool)
 	if substitute {
 		lookup = os.LookupEnv
 	}
-	return parseConfig(data, dir, lookup)
+	name := path
+	if path == "-" {
+		name = "stdin"
+	}
+	cfg, err := parseSelected(data, dir, lookup, sel)
+	if err != nil {
+		var le lineError
+		if errors.As(err, &le) {
+			return nil, fmt.Errorf("%s:%d: %s", name, le.line, le.msg)
+		}
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	cfg.file = name
+	for i, w := range cfg.warnings {
+		cfg.warnings[i] = name + ": " + w
+	}
+	return cfg, nil
 }
 
 // parseConfig decodes and validates a config document whose paths are
-// relative to dir. A nil lookup turns environment substitution off.
+// relative to dir, with every host's credential. A nil lookup turns
+// environment substitution off.
 func parseConfig(data []byte, dir string, lookup func(string) (string, bool)) (*config, error) {
+	return parseSelected(data, dir, lookup, selection{})
+}
+
+// parseSelected is parseConfig for what sel selects (see substituteConfig).
+func parseSelected(data []byte, dir string, lookup func(string) (string, bool), sel selection) (*config, error) {
 	if len(data) > maxConfigSize {
 		return nil, errConfigSize
 	}
@@ -123,11 +162,18 @@ func parseConfig(data []byte, dir string, lookup func(string) (string, bool)) (*
 	if err != nil {
 		return nil, err
 	}
+	if doc == nil {
+		return nil, fmt.Errorf("the config is empty; a config starts with:\n%s", indent(configHeader(apiVersionV1beta2, true)+"hosts:\n  - host: ghcr.io\n    credential:\n      type: jwt\n      username: flux\n      value: ${GH_TOKEN}"))
+	}
+	var warnings []string
 	if lookup != nil {
 		// Substituting in the parsed tree, not the raw text, keeps a value
 		// that holds "#", ": " or only digits a string, byte for byte, and
 		// never evaluates a ${VAR} written in a comment.
-		if doc, err = substituteTree("", doc, lookup); err != nil {
+		if doc, warnings, err = substituteConfig(doc, lookup, sel); err != nil {
+			if errors.As(err, new(emptiedError)) {
+				return nil, err
+			}
 			return nil, fmt.Errorf("substitute environment variables: %w", err)
 		}
 	}
@@ -160,8 +206,13 @@ func parseConfig(data []byte, dir string, lookup func(string) (string, bool)) (*
 			return nil, err
 		}
 		kind, d, hosts = f.Kind, v1beta2Dialect(), f.Hosts
+	case "":
+		return nil, missingHeader(doc, top["kind"] == nil)
 	default:
 		return nil, fmt.Errorf("apiVersion must be %q or %q, got %q", apiVersionV1beta1, apiVersionV1beta2, version)
+	}
+	if kind == "" {
+		return nil, fmt.Errorf("kind is missing; add this line below apiVersion:\n%s", indent("kind: Config"))
 	}
 	if kind != "Config" {
 		return nil, fmt.Errorf("kind must be %q, got %q", "Config", kind)
@@ -172,7 +223,7 @@ func parseConfig(data []byte, dir string, lookup func(string) (string, bool)) (*
 		return nil, err
 	}
 	defer paths.close()
-	cfg := &config{dir: paths.dir}
+	cfg := &config{dir: paths.dir, warnings: warnings}
 	for i, h := range hosts {
 		hc, err := checkHost(h, d, paths)
 		if err != nil {

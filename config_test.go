@@ -34,30 +34,35 @@ func TestConfigErrors(t *testing.T) {
 		want string
 	}{
 		// The document.
-		{"bad YAML", v1beta1Header + "hosts: [", "parse config: yaml: line 3: did not find expected node content"},
+		{"bad YAML", v1beta1Header + "hosts: [", "line 3: did not find expected node content"},
 		{"duplicate key", v1beta1Header + "hosts:\n- host: r.example\n  credential:\n    value: a\n    value: b\n",
 			"parse config: yaml: unmarshal errors:\n  line 7: key already set in map"},
 		{"two documents", v1beta1Header + "hosts: []\n---\n" + v1beta1Header, "parse config: want one YAML document, found more"},
 		{"not a mapping", "- host: r.example\n", "config must be a mapping, not a list"},
-		{"empty", "", `apiVersion must be "mirror.plugin.fluxcd.io/v1beta1" or "mirror.plugin.fluxcd.io/v1beta2", got ""`},
+		{"empty", "", "the config is empty; a config starts with:\n    apiVersion: mirror.plugin.fluxcd.io/v1beta2\n    kind: Config\n    hosts:\n      - host: ghcr.io\n        credential:\n          type: jwt\n          username: flux\n          value: ${GH_TOKEN}"},
+		{"only a comment", "# hosts\n", "the config is empty; a config starts with:\n    apiVersion: mirror.plugin.fluxcd.io/v1beta2\n    kind: Config\n    hosts:\n      - host: ghcr.io\n        credential:\n          type: jwt\n          username: flux\n          value: ${GH_TOKEN}"},
+		{"no header", "hosts: [{host: r.example, credential: {type: jwt, value: x}}]", "apiVersion and kind are missing; add these two lines at the top of the file:\n    apiVersion: mirror.plugin.fluxcd.io/v1beta2\n    kind: Config"},
+		{"no header, v1beta1 fields", "hosts: [{host: r.example, username: u, credential: {value: x}}]", "apiVersion and kind are missing; add these two lines at the top of the file:\n    apiVersion: mirror.plugin.fluxcd.io/v1beta1\n    kind: Config"},
+		{"no apiVersion", "kind: Config\nhosts: []\n", "apiVersion is missing; add this line at the top of the file:\n    apiVersion: mirror.plugin.fluxcd.io/v1beta2"},
 		{"old apiVersion", "apiVersion: mirror.fluxcd.io/v1beta1\nkind: Config\n",
 			`apiVersion must be "mirror.plugin.fluxcd.io/v1beta1" or "mirror.plugin.fluxcd.io/v1beta2", got "mirror.fluxcd.io/v1beta1"`},
 		{"apiVersion number", "apiVersion: 1\n", "apiVersion must be a string, not a number"},
 		{"kind", "apiVersion: mirror.plugin.fluxcd.io/v1beta1\nkind: Configuration\n", `kind must be "Config", got "Configuration"`},
-		{"no kind", "apiVersion: mirror.plugin.fluxcd.io/v1beta2\n", `kind must be "Config", got ""`},
-		{"unknown top-level key", v1beta1Header + "host: []\n", `unknown field "host"`},
+		{"no kind", "apiVersion: mirror.plugin.fluxcd.io/v1beta2\n", "kind is missing; add this line below apiVersion:\n    kind: Config"},
+		{"unknown top-level key", v1beta1Header + "host: []\n", `unknown field "host"; did you mean "hosts"?`},
 		{"hosts not a list", v1beta1Header + "hosts: {host: r.example}\n", "hosts must be a list, not a mapping"},
 		{"null key", v1beta1Header + "hosts:\n- ~: x\n", "parse config: a key must be a string, a number or a boolean"},
 
 		// v1beta1 hosts[].
-		{"unknown host key", v1beta1Header + "hosts: [{host: r.example, crendential: {value: x}}]", `hosts[0]: unknown field "crendential"`},
-		{"key in another case", v1beta1Header + "hosts: [{Host: r.example, credential: {value: x}}]", `hosts[0]: unknown field "Host"`},
+		{"unknown host key", v1beta1Header + "hosts: [{host: r.example, crendential: {value: x}}]", `hosts[0]: unknown field "crendential"; did you mean "credential"?`},
+		{"misspelt credential", v1beta2Header + "hosts: [{host: r.example, credentails: {type: jwt, value: x}}]", `hosts[0]: unknown field "credentails"; did you mean "credential"?`},
+		{"key in another case", v1beta1Header + "hosts: [{Host: r.example, credential: {value: x}}]", `hosts[0]: unknown field "Host"; did you mean "host"?`},
 		{"host missing", v1beta1Header + "hosts: [{credential: {value: x}}]", "hosts[0]: host is required"},
-		{"host not a string", v1beta1Header + "hosts: [{host: 5000, credential: {value: x}}]", "hosts[0]: host must be a string, not a number"},
+		{"host not a string", v1beta1Header + "hosts: [{host: 5000, credential: {value: x}}]", "hosts[0]: host must be a string, not a number: quote the value, as in \"0123\" (YAML 1.1 reads 0123 as the octal number 83)"},
 		// Of several mistakes in one mapping, the first key in sorted order
 		// is reported, known or not.
 		{"two wrong types", v1beta1Header + "hosts: [{host: 5000, credential: 1}]", "hosts[0]: credential must be a mapping, not a number"},
-		{"wrong type before unknown key", v1beta1Header + "hosts: [{zz: 1, host: 5000, credential: {value: x}}]", "hosts[0]: host must be a string, not a number"},
+		{"wrong type before unknown key", v1beta1Header + "hosts: [{zz: 1, host: 5000, credential: {value: x}}]", "hosts[0]: host must be a string, not a number: quote the value, as in \"0123\" (YAML 1.1 reads 0123 as the octal number 83)"},
 		{"unknown key before wrong type", v1beta1Header + "hosts: [{host: 5000, aa: 1, credential: {value: x}}]", `hosts[0]: unknown field "aa"`},
 		{"host with scheme", v1beta1Header + "hosts: [{host: 'https://r.example', credential: {value: x}}]",
 			`hosts[0]: host "https://r.example" must be host[:port], without a scheme`},
@@ -152,9 +157,17 @@ func TestConfigErrors(t *testing.T) {
 
 		// v1beta2: the same rules, spelled the v1beta2 way, and its own.
 		{"v2 host-level username", v1beta2Header + "hosts: [{host: r.example, username: robot, credential: {type: jwt, value: x}}]",
-			`hosts[0]: unknown field "username"`},
+			`hosts[0]: unknown field "username": in v1beta2 the username moved to credential.username`},
 		{"v2 iss", v1beta2Header + "hosts: [{host: r.example, credential: {type: jwt, jwkValue: k, iss: i, subject: s}}]",
-			`hosts[0]: credential: unknown field "iss"`},
+			`hosts[0]: credential: unknown field "iss": in v1beta2 "iss" is "issuer"`},
+		{"v1 issuer", v1beta1Header + "hosts: [{host: r.example, credential: {jwkValue: k, issuer: i, sub: s}}]",
+			`hosts[0]: credential: unknown field "issuer": in v1beta1 "issuer" is "iss" (or set apiVersion: mirror.plugin.fluxcd.io/v1beta2)`},
+		{"v2 yes as a username", v1beta2Header + "hosts: [{host: r.example, credential: {type: jwt, username: yes, value: x}}]",
+			`hosts[0]: credential: username must be a string, not a boolean: YAML 1.1 reads y, yes, on, true, n, no, off and false as booleans; quote the value, as in "yes"`},
+		{"v2 y as a username", v1beta2Header + "hosts: [{host: r.example, credential: {type: jwt, username: y, value: x}}]",
+			`hosts[0]: credential: username must be a string, not a boolean: YAML 1.1 reads y, yes, on, true, n, no, off and false as booleans; quote the value, as in "yes"`},
+		{"v2 0123 as a value", v1beta2Header + "hosts: [{host: r.example, credential: {type: jwt, username: u, value: 0123}}]",
+			`hosts[0]: credential: value must be a string, not a number: quote the value, as in "0123" (YAML 1.1 reads 0123 as the octal number 83)`},
 		{"v2 type missing", v1beta2Header + "hosts: [{host: r.example, credential: {value: x}}]", "hosts[0]: credential: type is required"},
 		{"v2 type wrong", v1beta2Header + "hosts: [{host: r.example, credential: {type: oidc, value: x}}]", `hosts[0]: credential: type "oidc" must be "jwt"`},
 		{"v2 no source", v1beta2Header + "hosts: [{host: r.example, credential: {type: jwt, username: robot}}]",
@@ -184,7 +197,7 @@ func TestConfigErrors(t *testing.T) {
 		{"v2 expiration not a duration", v1beta2Header + "hosts: [{host: r.example, credential: {type: jwt, jwkValue: k, issuer: i, subject: s, expiration: 1x}}]",
 			`hosts[0]: credential: expiration: invalid duration "1x", want a Go duration such as 60s, 10m or 1h`},
 		{"v2 expiration number", v1beta2Header + "hosts: [{host: r.example, credential: {type: jwt, jwkValue: k, issuer: i, subject: s, expiration: 60}}]",
-			"hosts[0]: credential: expiration must be a string, not a number"},
+			`hosts[0]: credential: expiration must be a string, not a number: write a duration with its unit, as in "60s" for 60 seconds`},
 		{"v2 expiration zero", v1beta2Header + "hosts: [{host: r.example, credential: {type: jwt, jwkValue: k, issuer: i, subject: s, expiration: 0s}}]",
 			"hosts[0]: credential: expiration must be a positive duration"},
 		{"v2 unknown provider", v1beta2Header + "hosts: [{host: r.example, provider: gcr}]", `hosts[0]: provider "gcr" must be one of: generic, ecr, acr, gar`},
@@ -199,7 +212,7 @@ func TestConfigErrors(t *testing.T) {
 		{"v2 serverAuth x509-svid", v1beta2Header + "hosts: [{host: r.example, tls: {serverAuth: {provider: x509-svid, value: pem}}}]",
 			`hosts[0]: tls: serverAuth: provider "x509-svid" must be "spiffe"`},
 		{"v2 authorizeAny", v1beta2Header + "hosts: [{host: r.example, tls: {serverAuth: {provider: spiffe, spiffe: {authorizeAny: true}}}}]",
-			`hosts[0]: tls: serverAuth: spiffe: unknown field "authorizeAny"`},
+			`hosts[0]: tls: serverAuth: spiffe: unknown field "authorizeAny": v1beta2 has no "authorizeAny"; set serverID or trustDomain`},
 		{"v2 spiffe no authorizer", v1beta2Header + "hosts: [{host: r.example, tls: {serverAuth: {provider: spiffe, spiffe: {}}}}]",
 			"hosts[0]: tls: serverAuth: spiffe: exactly one of serverID or trustDomain must be set"},
 		{"v2 clientAuth x509-svid", v1beta2Header + "hosts: [{host: r.example, tls: {clientAuth: {provider: x509-svid}}}]",
@@ -352,7 +365,7 @@ func TestLoadConfig(t *testing.T) {
 	}
 
 	missing := filepath.Join(dir, "nope", "flux-mirror.yaml")
-	if _, err := loadConfig(missing, nil, true); err == nil || err.Error() != "open config: open "+missing+": no such file or directory" {
+	if _, err := loadConfig(missing, nil, true); err == nil || err.Error() != missing+": no such file or directory" {
 		t.Errorf("missing file: %v", err)
 	}
 
@@ -361,7 +374,7 @@ func TestLoadConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := loadConfig("", nil, true); err == nil || err.Error() != "open config: open "+exe+".config: no such file or directory" {
+	if _, err := loadConfig("", nil, true); err == nil || err.Error() != "no config given, and the default "+exe+".config does not exist: pass -f FILE, or set FLUX_MIRROR_CONFIG to the config's path" {
 		t.Errorf("default path: %v", err)
 	}
 }
@@ -377,7 +390,7 @@ func TestConfigSecretsStayOut(t *testing.T) {
 		want string
 	}{
 		{"number where a string is wanted", v1beta1Header + "hosts: [{host: r.example, credential: {value: 4242}}]",
-			"hosts[0]: credential: value must be a string, not a number"},
+			`hosts[0]: credential: value must be a string, not a number: quote the value, as in "0123" (YAML 1.1 reads 0123 as the octal number 83)`},
 		{"mapping where a string is wanted", v1beta1Header + "hosts: [{host: r.example, credential: {value: {" + secret + ": x}}}]",
 			"hosts[0]: credential: value must be a string, not a mapping"},
 		{"substituted into a number field", v1beta1Header + "hosts: [{host: r.example, maxChunkSize: '${SECRET}'}]",

@@ -226,7 +226,7 @@ func (d *decoder) value(at string, node any, v reflect.Value) error {
 	case reflect.String:
 		s, ok := node.(string)
 		if !ok {
-			return wrongType(at, "a string", node)
+			return fmt.Errorf("%w%s", wrongType(at, "a string", node), scalarHint(at, node))
 		}
 		v.SetString(s)
 	case reflect.Int64:
@@ -294,7 +294,7 @@ func (d *decoder) firstError(at string, m map[string]any, v reflect.Value, tags 
 	for _, key := range slices.Sorted(maps.Keys(m)) {
 		i, ok := tags.index[key]
 		if !ok {
-			return fmt.Errorf("%sunknown field %q", prefix(at), key)
+			return unknownField(at, key, v.Type(), tags)
 		}
 		if err := d.field(at, key, m[key], v.Field(i)); err != nil {
 			return err

@@ -34,8 +34,9 @@ func parseYAMLTwice(data []byte) (any, error) {
 		if strings.HasPrefix(err.Error(), "unsupported map key") {
 			return nil, errors.New("parse config: a key must be a string, a number or a boolean")
 		}
-		// parseYAML's errors drop the values the parser quotes.
-		return nil, fmt.Errorf("parse config: %s", yamlErrorText(err.Error()))
+		// parseYAML's errors drop the values the parser quotes and give
+		// the line apart.
+		return nil, yamlError(err)
 	}
 	dec := json.NewDecoder(bytes.NewReader(j))
 	dec.UseNumber()
@@ -94,7 +95,7 @@ func TestParseYAML(t *testing.T) {
 		{"unknown tag", "a: !foo bar\n", m{"a": "bar"}, ""},
 		{"unicode and escapes", "a: \"\\u2028<&>\\x41\\t\"\nb: é\n", m{"a": "\u2028<&>A\t", "b": "é"}, ""},
 		{"tab in a value", "a: 'x\ty'\nb:\tc\n", m{"a": "x\ty", "b": "c"}, ""},
-		{"tab as indentation", "a:\n\tb: c\n", nil, "parse config: yaml: line 2: found character that cannot start any token"},
+		{"tab as indentation", "a:\n\tb: c\n", nil, "line 2: found character that cannot start any token"},
 		{"flow mapping", "{a: 1, b: [x, {c: d}], e: {}}", m{"a": n("1"), "b": l{"x", m{"c": "d"}}, "e": m{}}, ""},
 		{"binary", "a: !!binary aGVsbG8=\n", m{"a": "hello"}, ""},
 		// encoding/json writes each byte of invalid UTF-8 as U+FFFD.
@@ -136,7 +137,7 @@ func TestParseYAML(t *testing.T) {
 		{"duplicate key beside a merge", "base: &b {a: 1}\nx:\n  <<: *b\n  c: 2\n  c: 3\n", nil,
 			"parse config: yaml: unmarshal errors:\n  line 5: key already set in map"},
 		{"second document broken", "a: 1\n---\nb: [\n", nil, errTwoDocs},
-		{"first document broken", "a: [\n---\nb: 2\n", nil, "parse config: yaml: line 1: did not find expected node content"},
+		{"first document broken", "a: [\n---\nb: 2\n", nil, "line 1: did not find expected node content"},
 		{"end marker", "a: 1\n...\n", m{"a": n("1")}, ""},
 	}
 	for _, tt := range tests {

@@ -72,15 +72,15 @@ func TestConfigHostErrors(t *testing.T) {
 		{"empty username", v1beta1Header + "hosts: [{host: ghcr.io, username: '', credential: {value: x}}]", nil,
 			`hosts[0]: username for host "ghcr.io" is empty; write a username, or leave the key out to store a registry token`},
 		{"username substituted empty", v1beta1Header + "hosts: [{host: ghcr.io, username: '${OWNER}', credential: {value: x}}]", map[string]string{"OWNER": ""},
-			`hosts[0]: username for host "ghcr.io" is empty; write a username, or leave the key out to store a registry token`},
+			`hosts[0]: username is empty after substituting ${OWNER}`},
 		{"username default empty", v1beta1Header + "hosts: [{host: ghcr.io, username: '${OWNER:-}', credential: {value: x}}]", nil,
-			`hosts[0]: username for host "ghcr.io" is empty; write a username, or leave the key out to store a registry token`},
+			`hosts[0]: username is empty after substituting ${OWNER:-}`},
 		{"empty username without credential", v1beta1Header + "hosts: [{host: ghcr.io, username: '', maxChunkSize: 0}]", nil,
 			"hosts[0]: username can only be set with credential"},
 		{"v2 empty username", v1beta2Header + "hosts: [{host: ghcr.io, credential: {type: jwt, username: '', value: x}}]", nil,
 			`hosts[0]: credential: username for host "ghcr.io" is empty; write a username, or leave the key out to store a registry token`},
 		{"v2 username substituted empty", v1beta2Header + "hosts: [{host: ghcr.io, credential: {type: jwt, username: '${OWNER}', value: x}}]", map[string]string{"OWNER": ""},
-			`hosts[0]: credential: username for host "ghcr.io" is empty; write a username, or leave the key out to store a registry token`},
+			`hosts[0]: credential.username is empty after substituting ${OWNER}`},
 	}
 	dir := t.TempDir()
 	for _, tt := range tests {

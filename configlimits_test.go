@@ -55,7 +55,7 @@ func TestReadConfigBound(t *testing.T) {
 	if err != nil || len(data) != maxConfigSize+1 {
 		t.Fatalf("read %d bytes, %v; want %d", len(data), err, maxConfigSize+1)
 	}
-	if _, err := loadConfig("-", endless{}, true); err == nil || err.Error() != "config is larger than 4 MiB" {
+	if _, err := loadConfig("-", endless{}, true); err == nil || err.Error() != "stdin: config is larger than 4 MiB" {
 		t.Errorf("endless stdin: %v", err)
 	}
 }

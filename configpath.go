@@ -42,9 +42,17 @@ func readConfig(path string, stdin io.Reader) (data []byte, dir string, err erro
 	}
 	f, err := os.Open(path)
 	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			// The path leads the message, as every config error's does.
+			return nil, "", fmt.Errorf("%s: %w", path, pe.Err)
+		}
 		return nil, "", fmt.Errorf("open config: %w", err)
 	}
 	defer f.Close()
+	if fi, err := f.Stat(); err == nil && fi.IsDir() {
+		return nil, "", folderGiven(path)
+	}
 	if data, err = readAtMost(f); err != nil {
 		return nil, "", fmt.Errorf("read config: %w", err)
 	}
@@ -53,6 +61,20 @@ func readConfig(path string, stdin io.Reader) (data []byte, dir string, err erro
 		return nil, "", fmt.Errorf("open config: %w", err)
 	}
 	return data, filepath.Dir(abs), nil
+}
+
+// folderGiven is the error of -f naming a folder: it names the YAML file
+// in it when there is only one.
+func folderGiven(path string) error {
+	var yamls []string
+	for _, pattern := range []string{"*.yaml", "*.yml"} {
+		m, _ := filepath.Glob(filepath.Join(globEscape(path), pattern))
+		yamls = append(yamls, m...)
+	}
+	if len(yamls) == 1 {
+		return fmt.Errorf("%s is a folder, not a config file; did you mean -f %s?", path, yamls[0])
+	}
+	return fmt.Errorf("%s is a folder, not a config file; give -f the config file's path", path)
 }
 
 // maxConfigSize bounds the config: a 200-host config is about 20 KiB, and

@@ -182,6 +182,23 @@ func findHelper(name, verb string) (string, error) {
 	return path, nil
 }
 
+// readBack asks helper for key's credential right after storing a, as
+// docker's next pull will: a helper can answer store with success and
+// keep nothing (a locked keychain, a pass store without a gpg key, a
+// helper that only pretends). The error never holds either secret.
+func readBack(ctx context.Context, helper, key string, a hostAuth, stderr io.Writer) error {
+	username, secret, found, err := getWithHelper(ctx, helper, key, stderr)
+	switch {
+	case err != nil:
+		return fmt.Errorf("reading the credential back after store: %w", err)
+	case !found:
+		return fmt.Errorf("%s%s did not keep the credential: its get finds nothing for %s right after store", helperPrefix, helper, key)
+	case username != a.Username || secret != a.Password:
+		return fmt.Errorf("%s%s did not keep the credential: its get returns another one for %s right after store", helperPrefix, helper, key)
+	}
+	return nil
+}
+
 // getWithHelper asks the credential helper name for key's credential,
 // sent without a newline as docker sends it. found is false when the
 // helper holds nothing for key.

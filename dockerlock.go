@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"syscall"
 	"time"
 )
 
@@ -112,4 +113,17 @@ func errNotRegular(path string, mode fs.FileMode) error {
 		kind = "a folder"
 	}
 	return fmt.Errorf("%s is %s, not a regular file: refusing to read or write it", path, kind)
+}
+
+// otherFolder is how to name a Docker config folder one can write.
+const otherFolder = "pass --docker-config DIR or set DOCKER_CONFIG to a folder you can write"
+
+// unwritable returns the reason, without the path, when err is a file
+// system's refusal to write (permissions, a read-only mount), else nil.
+func unwritable(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) && (errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EROFS)) {
+		return pe.Err
+	}
+	return nil
 }

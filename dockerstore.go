@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -33,6 +35,9 @@ type destination struct {
 	Helper string
 	// Path is the config.json path.
 	Path string
+	// unchanged is set by store when config.json already held exactly
+	// this entry: docker (28+) then skips the write and its warning.
+	unchanged bool
 }
 
 // dockerStore is one run's hold on a Docker config folder: its lock, the
@@ -54,6 +59,10 @@ type dockerStore struct {
 	helperStderr io.Writer
 	// rename replaces the config file; a seam for the in-place fallback.
 	rename func(oldpath, newpath string) error
+	// readBack, when set, asks the helper for a credential store has just
+	// given it (see readBack in dockerhelper.go); a failure fails the
+	// store before config.json names the helper.
+	readBack func(helper, key string, a hostAuth, stderr io.Writer) error
 }
 
 // dockerConfigDir is --docker-config, else $DOCKER_CONFIG, else ~/.docker,
@@ -80,6 +89,9 @@ func dockerConfigDir(flagDir string) (string, error) {
 // whose config.json link to one file must share it.
 func openDockerStore(dir string, lockWait time.Duration) (*dockerStore, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
+		if why := unwritable(err); why != nil {
+			return nil, fmt.Errorf("cannot create the docker config folder %s: %w; %s", dir, why, otherFolder)
+		}
 		return nil, fmt.Errorf("creating the docker config folder: %w", err)
 	}
 	path := filepath.Join(dir, configFileName)
@@ -89,6 +101,11 @@ func openDockerStore(dir string, lockWait time.Duration) (*dockerStore, error) {
 	}
 	lock, err := lockConfig(target, existing, lockWait)
 	if err != nil {
+		if why := unwritable(err); why != nil {
+			// The lock file is ours, an implementation detail: the user
+			// can act on the folder it could not be created in.
+			return nil, fmt.Errorf("cannot write to the docker config folder %s: %w; %s", filepath.Dir(target), why, otherFolder)
+		}
 		return nil, fmt.Errorf("locking the docker config: %w", err)
 	}
 	s, err := loadDockerStore(path)
@@ -191,18 +208,28 @@ func (s *dockerStore) store(ctx context.Context, host string, a hostAuth, plaint
 	if err != nil {
 		return destination{}, err
 	}
+	var entry authEntry
 	switch {
 	case a.RegistryToken != "":
 		// The token replaces the whole entry.
-		s.cfg.auths[key] = authEntry{"registrytoken": jsonString(a.RegistryToken)}
-		return dest, nil
+		entry = authEntry{"registrytoken": jsonString(a.RegistryToken)}
 	case dest.Helper == "":
 		auth := base64.StdEncoding.EncodeToString([]byte(a.Username + ":" + a.Password))
-		s.cfg.auths[key] = authEntry{"auth": jsonString(auth)}
+		entry = authEntry{"auth": jsonString(auth)}
+	}
+	if entry != nil {
+		old, had := s.cfg.auths[key]
+		dest.unchanged = had && maps.EqualFunc(old, entry, func(a, b json.RawMessage) bool { return bytes.Equal(a, b) })
+		s.cfg.auths[key] = entry
 		return dest, nil
 	}
 	if err := storeWithHelper(ctx, dest.Helper, key, a.Username, a.Password, s.helperStderr); err != nil {
 		return destination{}, err
+	}
+	if s.readBack != nil {
+		if err := s.readBack(dest.Helper, key, a, s.helperStderr); err != nil {
+			return destination{}, err
+		}
 	}
 	// An empty entry, so that neither a stale plaintext auth nor a stale
 	// registrytoken shadows the helper: docker and go-containerregistry

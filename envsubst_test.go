@@ -137,7 +137,7 @@ func TestSubstituteDocumentErrors(t *testing.T) {
 		{"two keys become one", "hosts:\n- host: r.example\n  credential: {value: a, '${KEY}': b}\n",
 			`substitute environment variables: hosts[0]: credential: keys "${KEY}" and "value" are both "value"`},
 		{"empty value leaves no source", "hosts:\n- host: r.example\n  credential: {value: '${EMPTY}'}\n",
-			"hosts[0]: credential: exactly one of provider, value, fromPath, jwkPath, or jwkValue must be set"},
+			"hosts[0]: credential.value is empty after substituting ${EMPTY}"},
 	}
 	env["EMPTY"] = ""
 	for _, tt := range tests {

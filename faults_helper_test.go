@@ -106,7 +106,10 @@ func TestTimeoutPerHelperCall(t *testing.T) {
 	const secret = "percall-s3cret"
 	w := newFaultWorld(t)
 	rec := filepath.Join(w.root, "slow.calls")
-	fakeProgram(t, w.bin, "docker-credential-slow", `cat > /dev/null; sleep 1; echo "$1" >> '`+rec+`'`)
+	// get answers with what login stored, so that its read back passes.
+	fakeProgram(t, w.bin, "docker-credential-slow", `cat > /dev/null; sleep 1; echo "$1" >> '`+rec+`'
+[ "$1" = get ] && printf '{"Username":"robot","Secret":"%s"}' "$TOKEN"
+exit 0`)
 	writeConfig(t, w.docker, `{"auths": {}, "credsStore": "slow"}`)
 	var hosts strings.Builder
 	hosts.WriteString("apiVersion: mirror.plugin.fluxcd.io/v1beta1\nkind: Config\nhosts:\n")

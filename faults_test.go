@@ -418,7 +418,7 @@ func TestHangingHelperBounded(t *testing.T) {
 			// A helper that stored and exited 0 has succeeded, whatever
 			// it left running with its stdout (an agent it started, say).
 			name:   "exits 0, its child keeps stdout open",
-			body:   `cat > /dev/null; sleep 60 & echo $! > "$PIDFILE"; exit 0`,
+			body:   `cat > /dev/null; [ "$1" = get ] && { printf '{"Username":"robot","Secret":"%s"}' "$TOKEN"; exit 0; }; sleep 60 & echo $! > "$PIDFILE"; exit 0`,
 			code:   0,
 			stdout: "✔ stored credential for ghcr.io via the \"fake\" credential helper\n",
 		},

@@ -39,6 +39,14 @@ func runKeygen(args []string, stdout io.Writer) error {
 	if err := parseCommand(fs, args, keygenUsage, stdout); err != nil {
 		return err
 	}
+	// Everywhere else -o is the output format. keygen's -o was a folder
+	// before that, and scripts use it, so it stays one; a format given to
+	// it is refused rather than made a folder named json.
+	oGiven := false
+	fs.Visit(func(f *flag.Flag) { oGiven = oGiven || f.Name == "o" })
+	if oGiven && (dir == "text" || dir == "json") {
+		return usagef("keygen: -o is the output folder here, and keygen has no output format; for a folder named %q, write --output-dir %s", dir, dir)
+	}
 	privPath, pubPath, err := keygen(dir, writeNewFile)
 	if err != nil {
 		return err

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -35,6 +34,16 @@ type loginOptions struct {
 	verify       bool
 	helper       bool
 	output       string
+	// host is the HOST argument of login, logout or status; username,
+	// password and passwordStdin are login HOST's -u, -p and
+	// --password-stdin.
+	host          string
+	username      string
+	password      string
+	passwordStdin bool
+	// needLogin and minValid are status --check and --min-valid.
+	needLogin bool
+	minValid  time.Duration
 }
 
 // register adds the flags login and logout share.
@@ -49,17 +58,35 @@ func (o *loginOptions) register(fs *flag.FlagSet) {
 }
 
 // parse parses and checks the flags, then loads the config and selects
-// the hosts to work on.
-func (o *loginOptions) parse(fs *flag.FlagSet, args []string, usage string, stdin io.Reader, stdout io.Writer) (*config, []hostConfig, error) {
-	if err := parseCommand(fs, args, usage, stdout); err != nil {
+// the hosts to work on; the loader's warnings go to stderr. namesOnly is
+// for a command that needs no secret (see selection).
+func (o *loginOptions) parse(fs *flag.FlagSet, args []string, usage string, namesOnly bool, stdin io.Reader, stdout, stderr io.Writer) (*config, []hostConfig, error) {
+	var err error
+	if o.host, err = parseWithHost(fs, args, usage, stdout); err != nil {
 		return nil, nil, err
 	}
 	if err := o.check(); err != nil {
 		return nil, nil, err
 	}
-	cfg, err := loadConfig(o.configPath, stdin, !o.global.noEnvsubst)
+	if fs.Name() == "login" {
+		if err := o.checkOneHostFlags(); err != nil {
+			return nil, nil, err
+		}
+	}
+	if o.host != "" {
+		cfg, err := o.oneHost(stdin, stderr)
+		if err != nil {
+			return nil, nil, err
+		}
+		return cfg, cfg.Hosts, nil
+	}
+	sel := selection{hosts: o.hosts, namesOnly: namesOnly}
+	cfg, err := loadSelected(o.configPath, stdin, !o.global.noEnvsubst, sel)
 	if err != nil {
 		return nil, nil, err
+	}
+	for _, w := range cfg.warnings {
+		fmt.Fprintln(stderr, "⚠ "+w)
 	}
 	hosts, err := selectHosts(cfg, o.hosts)
 	return cfg, hosts, err
@@ -99,10 +126,15 @@ func (o *loginOptions) check() error {
 }
 
 // hostFlags is the FlagSet of a command that reads the config's hosts
-// (logout and status take these flags alone), shared with completion.
+// (logout takes these flags alone), shared with completion.
 func hostFlags(name string, o *loginOptions) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	o.register(fs)
+	if name == "status" {
+		// status's own flags, here so that completion offers them too.
+		fs.BoolVar(&o.needLogin, "check", false, "")
+		fs.DurationVar(&o.minValid, "min-valid", 0, "")
+	}
 	return fs
 }
 
@@ -114,13 +146,18 @@ func loginFlags(o *loginOptions) *flag.FlagSet {
 	fs.BoolVar(&o.dryRun, "dry-run", false, "")
 	fs.BoolVar(&o.verify, "verify", false, "")
 	fs.BoolVar(&o.helper, "helper", false, "")
+	fs.StringVar(&o.username, "username", "", "")
+	fs.StringVar(&o.username, "u", "", "")
+	fs.StringVar(&o.password, "password", "", "")
+	fs.StringVar(&o.password, "p", "", "")
+	fs.BoolVar(&o.passwordStdin, "password-stdin", false, "")
 	return fs
 }
 
 func runLogin(g globalOptions, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	o := loginOptions{global: g}
 	fs := loginFlags(&o)
-	cfg, hosts, err := o.parse(fs, args, loginUsage, stdin, stdout)
+	cfg, hosts, err := o.parse(fs, args, loginUsage, false, stdin, stdout, stderr)
 	if err != nil {
 		return err
 	}
@@ -138,7 +175,7 @@ func runLogin(g globalOptions, args []string, stdin io.Reader, stdout, stderr io
 			reports[i].Status, reports[i].Error = statusFailed, oneLineError(r.err).Error()
 			failed = true
 		case r.skipped:
-			reports[i].Status, reports[i].Error = statusSkipped, "no credential configured"
+			reports[i].Status, reports[i].Reason = statusSkipped, reasonNoCredential
 		}
 	}
 	if !failed && o.verify {
@@ -183,7 +220,7 @@ func runLogin(g globalOptions, args []string, stdin io.Reader, stdout, stderr io
 	if o.helper {
 		storeErr = o.storeHelper(results, reports, stderr)
 	} else {
-		storeErr = storeResults(results, reports, o)
+		storeErr = storeResults(results, reports, o, stderr)
 	}
 	var happened []hostReport
 	for _, r := range reports {
@@ -220,7 +257,7 @@ func (o *loginOptions) print(reports []hostReport, stdout, stderr io.Writer) err
 // host in config order.
 func selectHosts(cfg *config, names []string) ([]hostConfig, error) {
 	if len(cfg.Hosts) == 0 {
-		return nil, errors.New("config has no hosts")
+		return nil, fmt.Errorf("%sconfig has no hosts", prefix(cfg.file))
 	}
 	if len(names) == 0 {
 		return cfg.Hosts, nil
@@ -234,7 +271,7 @@ func selectHosts(cfg *config, names []string) ([]hostConfig, error) {
 			for j, h := range cfg.Hosts {
 				configured[j] = h.Host
 			}
-			return nil, fmt.Errorf("host %q not found in hosts (configured: %s)", name, strings.Join(configured, ", "))
+			return nil, fmt.Errorf("%shost %q not found in hosts (configured: %s)", prefix(cfg.file), name, strings.Join(configured, ", "))
 		}
 		selected = append(selected, cfg.Hosts[i])
 	}
@@ -313,87 +350,6 @@ func resolveHostsWith(hosts []hostConfig, timeout time.Duration, resolve func(co
 		}
 	}
 	return results
-}
-
-// storeResults stores every resolved credential in one Docker config
-// write, or with --dry-run runs the same checks and only works out where
-// each would go, and fills in the reports. A host that fails to store (or
-// its checks) stops the run; the hosts stored before it are still written.
-func storeResults(results []hostResult, reports []hostReport, o loginOptions) error {
-	if !anyResolved(results) {
-		// Every host was skipped: nothing to write, no file to create.
-		return nil
-	}
-	var store *dockerStore
-	var err error
-	if o.dryRun {
-		store, err = o.readStore()
-	} else {
-		store, err = o.openStore()
-	}
-	if err != nil {
-		return err
-	}
-	defer store.close()
-
-	var failedHost string
-	for i, r := range results {
-		switch {
-		case r.skipped:
-		case failedHost != "":
-			reports[i].Status = statusNotStored
-			reports[i].Error = fmt.Sprintf("not stored: host %q failed before it", failedHost)
-		default:
-			dest, err := o.storeOne(store, r)
-			if err != nil {
-				reports[i].Status, reports[i].Error = statusFailed, oneLineError(err).Error()
-				failedHost = r.host.Host
-				continue
-			}
-			reports[i].setDestination(dest)
-			reports[i].Status = statusStored
-			if o.dryRun {
-				reports[i].Status = statusWouldStore
-			}
-		}
-	}
-	if o.dryRun {
-		return nil
-	}
-	if err := store.save(); err != nil {
-		for i := range reports {
-			if reports[i].Status == statusStored && reports[i].Helper == "" {
-				reports[i].Status, reports[i].Error = statusNotStored, "not stored: config.json was not written"
-			}
-		}
-		return err
-	}
-	return nil
-}
-
-// storeOne stores r's credential, under a --timeout of its own (SPEC 7),
-// or with --dry-run runs the same checks and only says where it would go.
-func (o loginOptions) storeOne(store *dockerStore, r hostResult) (destination, error) {
-	if o.dryRun {
-		dest, _, err := store.where(r.host.Host, r.auth, o.plaintext)
-		return dest, err
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), o.global.timeout)
-	defer cancel()
-	dest, err := store.store(ctx, r.host.Host, r.auth, o.plaintext)
-	if err != nil && ctx.Err() != nil {
-		err = fmt.Errorf("not stored within --timeout %s: %w", formatTimeout(o.global.timeout), err)
-	}
-	return dest, err
-}
-
-func anyResolved(results []hostResult) bool {
-	for _, r := range results {
-		if !r.skipped {
-			return true
-		}
-	}
-	return false
 }
 
 func (r *hostReport) setDestination(d destination) {

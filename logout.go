@@ -10,7 +10,7 @@ import (
 func runLogout(g globalOptions, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	o := loginOptions{global: g}
 	fs := hostFlags("logout", &o)
-	_, hosts, err := o.parse(fs, args, logoutUsage, stdin, stdout)
+	_, hosts, err := o.parse(fs, args, logoutUsage, true, stdin, stdout, stderr)
 	if err != nil {
 		return err
 	}
@@ -23,8 +23,8 @@ func runLogout(g globalOptions, args []string, stdin io.Reader, stdout, stderr i
 	reports := make([]hostReport, len(hosts))
 	for i, h := range hosts {
 		reports[i] = hostReport{Host: h.Host, Key: registryKey(h.Host)}
-		if !h.hasCredential() {
-			reports[i].Status, reports[i].Error = statusSkipped, "no credential configured"
+		if !h.hasCredential() && o.host == "" {
+			reports[i].Status, reports[i].Reason = statusSkipped, reasonNoCredential
 			continue
 		}
 		if ok, err := eraseHelperHost(store, reports[i].Key); ok {

@@ -16,12 +16,14 @@ import (
 
 const usage = `Usage:
     flux-mirror [--timeout DURATION] [--no-envsubst] login [-f PATH] [--host HOST]... [--docker-config DIR] [--plaintext | --helper] [--verify] [--dry-run] [-o text|json]
+    flux-mirror [--timeout DURATION] login HOST -u USER --password-stdin [--docker-config DIR] [--plaintext] [--verify] [--dry-run] [-o text|json]
     flux-mirror [--timeout DURATION] [--no-envsubst] logout [-f PATH] [--host HOST]... [--docker-config DIR] [-o text|json]
-    flux-mirror [--timeout DURATION] [--no-envsubst] status [-f PATH] [--host HOST]... [--docker-config DIR] [-o text|json]
-    flux-mirror keygen [-o DIR]
+    flux-mirror logout HOST [--docker-config DIR] [-o text|json]
+    flux-mirror [--timeout DURATION] [--no-envsubst] status [-f PATH] [--host HOST]... [--docker-config DIR] [--check] [--min-valid DURATION] [-o text|json]
+    flux-mirror keygen [--output-dir DIR]
     flux-mirror kubelet-credential-provider [-f PATH] [--print-config --bin-dir DIR]
     flux-mirror completion bash|zsh|fish
-    flux-mirror version
+    flux-mirror version | --version
 
 Commands:
     login       Resolve the credentials of the config's hosts and store them in the Docker config.
@@ -37,21 +39,45 @@ Global options (before or after the command):
     --timeout DURATION  Bound credential resolution and helper calls. Default: 1m.
     --no-envsubst       Read ${VAR} in the config literally instead of substituting it.
 
-Run "flux-mirror help <command>" for a command's options.
+Run "flux-mirror help <command>" (or "flux-mirror <command> -h") for a command's options.
 
 Example:
-    $ flux-mirror keygen -o keys
+    $ flux-mirror keygen --output-dir keys
     $ flux-mirror login -f flux-mirror.yaml --docker-config ./docker
-    ✔ stored registry token for registry.example.com in docker/config.json (expires in 1m)`
+    ✔ stored registry token for registry.example.com in docker/config.json (expires in 1m)
+    $ echo "$GH_TOKEN" | flux-mirror login ghcr.io -u flux --password-stdin`
+
+const helperUsage = `Usage:
+    docker-credential-flux-mirror get|store|erase|list|version
+
+The Docker credential helper that "flux-mirror login --helper" names in
+config.json. Docker runs it with a verb and writes the server URL (or, for
+store, a JSON credential) on its stdin, per the docker-credential-helpers
+protocol. get resolves the host's credential from the config login
+--helper registered for it, minting a fresh one when its source mints; it
+writes {"ServerURL", "Username", "Secret"} on stdout.
+
+Environment:
+    FLUX_MIRROR_CONFIG   The config to read, before the ones login --helper registered.
+    FLUX_MIRROR_TIMEOUT  Bound each get (a Go duration). Default: 30s.
+
+Example:
+    $ echo ghcr.io | docker-credential-flux-mirror get`
 
 const loginUsage = `Usage:
     flux-mirror login [-f PATH] [--host HOST]... [--docker-config DIR] [--plaintext | --helper] [--verify] [--dry-run] [-o text|json]
+    flux-mirror login HOST -u USER --password-stdin [--docker-config DIR] [--plaintext] [--verify] [--dry-run] [-o text|json]
 
 Resolve the credential of every host in the config (or of each --host, in
 that order) and store it in the Docker config the way "docker login" does:
 through the configured or auto-detected credential helper, else base64 in
 config.json. A host without a username is stored as a bearer registrytoken,
 always in config.json. Nothing is written unless every host resolved.
+An entry config.json already holds is left as it is ("unchanged"); a
+credential given to a helper is read back with its get.
+
+With a HOST instead of a config, store that one username and password, as
+"docker login HOST" and "crane auth login HOST" do, through the same checks.
 
 Options:
     -f, --config PATH       Config file, or - for stdin.
@@ -67,17 +93,26 @@ Options:
     --dry-run               Resolve every credential and show what would be stored where, with
                             the JWT claims and a fingerprint of each secret; write nothing.
     -o, --output FORMAT     text (default) or json (one document; schema in the README).
+    -u, --username USER     With HOST: the username.
+    --password-stdin        With HOST: read the password from stdin (one final newline is dropped).
+    -p, --password PASS     With HOST: the password; other users can read it in the process
+                            list, so prefer --password-stdin.
 
 Example:
     $ flux-mirror login -f hosts.yaml --host ghcr.io
+    ✔ stored credential for ghcr.io via the "pass" credential helper
+    $ echo "$GH_TOKEN" | flux-mirror login ghcr.io -u flux --password-stdin
     ✔ stored credential for ghcr.io via the "pass" credential helper`
 
 const logoutUsage = `Usage:
     flux-mirror logout [-f PATH] [--host HOST]... [--docker-config DIR] [-o text|json]
+    flux-mirror logout HOST [--docker-config DIR] [-o text|json]
 
-Erase the credential of every host in the config (or of each --host) from
-the credential helper that holds it and from config.json. A host with
-nothing stored is reported, not an error.
+Erase the credential of every host in the config (or of each --host, or
+of HOST) from the credential helper that holds it and from config.json. A
+host with nothing stored is reported, not an error. No secret of the
+config is needed: its variables are substituted for host names and
+usernames only.
 
 Options:
     -f, --config PATH       Config file, or - for stdin.
@@ -91,7 +126,7 @@ Example:
     ✔ erased credential for ghcr.io via the "pass" credential helper`
 
 const keygenUsage = `Usage:
-    flux-mirror keygen [-o DIR]
+    flux-mirror keygen [--output-dir DIR]
 
 Write a fresh Ed25519 key pair as single-key JWK sets: DIR/privkey.json
 (0600, for jwkPath) and DIR/pubkey.json (0644, for the registry). Refuses to
@@ -99,9 +134,11 @@ overwrite either file.
 
 Options:
     -o, --output-dir DIR    Directory to write to, created if missing. Default: .
+                            Unlike other commands' -o, keygen's is a folder, not a format
+                            (kept so that existing scripts work): -o text or -o json is refused.
 
 Example:
-    $ flux-mirror keygen -o keys
+    $ flux-mirror keygen --output-dir keys
     ✔ private key set written to: keys/privkey.json
     ✔ public key set written to: keys/pubkey.json`
 
@@ -123,6 +160,11 @@ func main() {
 // then it speaks the credential helper protocol instead.
 func runAs(argv0 string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if strings.TrimSuffix(filepath.Base(argv0), ".exe") == helperProgram {
+		if len(args) == 1 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
+			// docker never sends these; a person trying the helper does.
+			fmt.Fprintln(stdout, helperUsage)
+			return 0
+		}
 		return runCredentialHelper(args, osHelperEnv(), stdin, stdout, stderr)
 	}
 	return run(args, stdin, stdout, stderr)
@@ -177,10 +219,15 @@ func runCommand(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 	// the first argument that is not a flag, the command.
 	global := flag.NewFlagSet("flux-mirror", flag.ContinueOnError)
 	g.register(global)
+	showVersion := global.Bool("version", false, "")
 	if err := parseFlags(global, args, usage, stdout); err != nil {
 		return err
 	}
 	args = global.Args()
+	if *showVersion {
+		// --version, as docker and most CLIs take it, is the version command.
+		args = []string{"version"}
+	}
 	if len(args) == 0 {
 		fmt.Fprintln(stderr, usage)
 		return usagef("no command given")
@@ -216,6 +263,9 @@ func runCommand(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 }
 
 func runHelp(args []string, stdout io.Writer) error {
+	if len(args) == 1 && (args[0] == "-h" || args[0] == "--help") {
+		args = nil
+	}
 	if len(args) > 1 {
 		return usagef("help takes at most one command")
 	}

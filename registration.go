@@ -158,11 +158,11 @@ func storeHelperResults(results []hostResult, reports []hostReport, o loginOptio
 		// A token cached for the host came from an older config.
 		dropCachedTokens(env, key)
 		reports[i].setDestination(dest)
-		reports[i].Status = statusStored
+		reports[i].Status = statusRegistered
 	}
 	if err := store.save(); err != nil {
 		for i := range reports {
-			if reports[i].Status == statusStored {
+			if reports[i].Status == statusRegistered {
 				reports[i].Status, reports[i].Error = statusNotStored, "not stored: config.json was not written"
 			}
 		}

@@ -43,7 +43,10 @@ type hostReport struct {
 	// ShadowedBy is, for status, what clients use instead of the stored
 	// credential.
 	ShadowedBy string `json:"shadowedBy,omitempty"`
-	Error      string `json:"error,omitempty"`
+	// Reason says why a host was skipped, or why status --check counts
+	// it as needing a login; a skip is not an error.
+	Reason string `json:"reason,omitempty"`
+	Error  string `json:"error,omitempty"`
 }
 
 // Kinds of stored credential.
@@ -61,7 +64,15 @@ const (
 	statusNothing    = "nothing stored"
 	statusSkipped    = "skipped"
 	statusFailed     = "failed"
+	// statusUnchanged is a login that found config.json holding exactly
+	// the entry it would write; statusRegistered is login --helper's,
+	// which stores no credential.
+	statusUnchanged  = "unchanged"
+	statusRegistered = "registered"
 )
+
+// reasonNoCredential is why a host with only tls or maxChunkSize is skipped.
+const reasonNoCredential = "no credential configured"
 
 // newHostReport describes h and, once resolved, its credential a.
 func newHostReport(cfg *config, h hostConfig, a hostAuth) hostReport {
@@ -220,7 +231,7 @@ func reportLine(r hostReport, now time.Time) string {
 	}
 	switch r.Status {
 	case statusSkipped:
-		return fmt.Sprintf("• skipping %s: %s", r.Host, r.Error)
+		return fmt.Sprintf("• skipping %s: %s", r.Host, r.Reason)
 	case statusNothing:
 		return fmt.Sprintf("• nothing stored for %s", r.Host)
 	case statusErased:
@@ -228,6 +239,14 @@ func reportLine(r hostReport, now time.Time) string {
 			where = "from " + r.ConfigFile
 		}
 		return fmt.Sprintf("✔ erased credential for %s %s", r.Host, where)
+	case statusRegistered:
+		return fmt.Sprintf("✔ registered the %q credential helper for %s in %s", r.Helper, r.Host, r.ConfigFile)
+	case statusUnchanged:
+		what := "credential"
+		if r.Kind == kindRegistryToken {
+			what = "registry token"
+		}
+		line = fmt.Sprintf("✔ unchanged %s for %s %s", what, r.Host, where)
 	case statusWouldStore:
 		what := "credential"
 		if r.Kind == kindRegistryToken {
@@ -337,6 +356,7 @@ func oneLineError(err error) error {
 		}
 		text = strings.Replace(text, oe.Error(), msg, 1)
 	}
+	text = controllerWords.Replace(text)
 	if strings.Contains(text, "\n") {
 		var lines []string
 		for line := range strings.Lines(text) {

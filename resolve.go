@@ -18,7 +18,7 @@ func resolveHost(ctx context.Context, cfg *config, h hostConfig, now func() time
 	if h.Provider != "" {
 		a, err := registryLogin(ctx, h.Provider, h.Host)
 		if err != nil {
-			return hostAuth{}, fmt.Errorf("provider %s: %w", h.Provider, err)
+			return hostAuth{}, fmt.Errorf("provider %s: %w", h.Provider, cloudError(cloudOfProvider[h.Provider], err))
 		}
 		return a, nil
 	}
@@ -74,7 +74,8 @@ func resolveToken(ctx context.Context, cfg *config, h hostConfig, now func() tim
 	case c.Provider != "":
 		token, expiresAt, err := mintToken(ctx, c.Provider, c.audiences(h.Host), len(c.Audiences) > 0, now())
 		if err != nil {
-			return "", time.Time{}, fmt.Errorf("credential: provider %s: %w", c.Provider, err)
+			// A provider of no cloud has no entry: cloudError keeps err.
+			return "", time.Time{}, fmt.Errorf("credential: provider %s: %w", c.Provider, cloudError(c.Provider, err))
 		}
 		return token, expiresAt, nil
 	}

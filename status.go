@@ -23,30 +23,38 @@ const (
 )
 
 const statusUsage = `Usage:
-    flux-mirror status [-f PATH] [--host HOST]... [--docker-config DIR] [-o text|json]
+    flux-mirror status [-f PATH] [--host HOST]... [--docker-config DIR] [--check] [--min-valid DURATION] [-o text|json]
+    flux-mirror status HOST [--docker-config DIR] [--check] [--min-valid DURATION] [-o text|json]
 
 Show, for every host in the config (or each --host), where its credential
 is now: the credential helper docker would ask, or config.json, or nothing;
 its kind, username, fingerprint and expiry (a JWT's exp), and what shadows
 it: DOCKER_AUTH_CONFIG, a registrytoken in config.json over a helper's
 credential, or a credHelpers entry naming another helper. A helper is asked
-with "get"; no secret is shown. Nothing is written.
+with "get"; no secret is shown. Nothing is written, and no secret of the
+config is needed.
 
 Options:
     -f, --config PATH       Config file, or - for stdin.
                             Default: $FLUX_MIRROR_CONFIG, else <executable>.config.
     --host HOST             Show this host only; repeatable. Default: all hosts.
     --docker-config DIR     Docker config directory. Default: $DOCKER_CONFIG, else ~/.docker.
+    --check                 Exit 1 when a host needs a login: nothing stored, expired, or
+                            unknown (its helper could not be asked). A host without a
+                            credential in the config is skipped.
+    --min-valid DURATION    With --check (implied), also count a credential that expires
+                            within DURATION (such as 10m) as needing a login.
     -o, --output FORMAT     text (default) or json (login's document shape).
 
 Example:
     $ flux-mirror status -f hosts.yaml --host ghcr.io
-    ✔ ghcr.io: stored via the "pass" credential helper: username/password (username robot), pbkdf2:1f2e3d4c`
+    ✔ ghcr.io: stored via the "pass" credential helper: username/password (username robot), pbkdf2:1f2e3d4c
+    $ flux-mirror status -f hosts.yaml --check --min-valid 10m || flux-mirror login -f hosts.yaml`
 
 func runStatus(g globalOptions, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	o := loginOptions{global: g}
 	fs := hostFlags("status", &o)
-	_, hosts, err := o.parse(fs, args, statusUsage, stdin, stdout)
+	_, hosts, err := o.parse(fs, args, statusUsage, true, stdin, stdout, stderr)
 	if err != nil {
 		return err
 	}
@@ -66,17 +74,55 @@ func runStatus(g globalOptions, args []string, stdin io.Reader, stdout, stderr i
 		// about it.
 		envHosts, _ = envAuthHosts(v)
 	}
+	now := time.Now()
 	reports := make([]hostReport, len(hosts))
+	var needy []string
 	for i, h := range hosts {
-		reports[i] = store.status(ctx, h.Host, envHosts, time.Now())
+		if !h.hasCredential() && o.host == "" {
+			reports[i] = hostReport{Host: h.Host, Key: registryKey(h.Host), Status: statusSkipped, Reason: reasonNoCredential}
+			continue
+		}
+		reports[i] = store.status(ctx, h.Host, envHosts, now)
+		if o.needLogin || o.minValid > 0 {
+			if why := needsLogin(reports[i], now, o.minValid); why != "" {
+				reports[i].Reason = why
+				needy = append(needy, fmt.Sprintf("%s (%s)", h.Host, why))
+			}
+		}
 	}
 	if o.output == "json" {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(jsonReport{Hosts: reports})
+		if err := enc.Encode(jsonReport{Hosts: reports}); err != nil {
+			return err
+		}
+	} else {
+		printStatus(reports, now, stdout)
 	}
-	printStatus(reports, time.Now(), stdout)
+	if len(needy) > 0 {
+		fmt.Fprintf(stderr, "✗ a login is needed for %s\n", strings.Join(needy, ", "))
+		return errReported
+	}
 	return nil
+}
+
+// needsLogin says why status --check counts r as needing a login, or ""
+// when it does not: nothing stored, expired, unknown (a helper that could
+// not be asked), or, with minValid, an expiry closer than that. A
+// credential without a known expiry (a password) is valid for any
+// minValid; one that something shadows still counts as stored.
+func needsLogin(r hostReport, now time.Time, minValid time.Duration) string {
+	switch r.Status {
+	case statusNothing, statusExpired:
+		return r.Status
+	case statusUnknown:
+		return "unknown: " + r.Error
+	case statusStored:
+		if left := r.ExpiresAt; minValid > 0 && left != nil && left.Sub(now) < minValid {
+			return fmt.Sprintf("expires in %s, within --min-valid %s", formatDuration(left.Sub(now)), formatTimeout(minValid))
+		}
+	}
+	return ""
 }
 
 // status finds host's credential as docker reads it
@@ -181,6 +227,8 @@ func statusLine(r hostReport, now time.Time) string {
 	}
 	var line string
 	switch r.Status {
+	case statusSkipped:
+		return fmt.Sprintf("• skipping %s: %s", r.Host, r.Reason)
 	case statusUnknown:
 		return fmt.Sprintf("⚠ %s: unknown %s: %s", r.Host, where, r.Error)
 	case statusNothing:

@@ -10,7 +10,9 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"regexp"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	yamlv2 "go.yaml.in/yaml/v2"
@@ -37,7 +39,7 @@ func parseYAML(data []byte) (any, error) {
 	// mistake; any other error stops the parser where it is.
 	var typeErr *yamlv2.TypeError
 	if err != nil && !errors.As(err, &typeErr) {
-		return nil, fmt.Errorf("parse config: %s", yamlErrorText(err.Error()))
+		return nil, yamlError(err)
 	}
 	// The hosts of a second document would be dropped without a word; an
 	// empty one holds none.
@@ -55,9 +57,23 @@ func parseYAML(data []byte) (any, error) {
 		doc, err = decodeWithMerges(data, err)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("parse config: %s", yamlErrorText(err.Error()))
+		return nil, yamlError(err)
 	}
 	return jsonTree(doc, 1)
+}
+
+// yamlLine is the line yaml.v2 puts at the start of its message.
+var yamlLine = regexp.MustCompile(`^yaml: line (\d+): `)
+
+// yamlError is the parser's error in our words (see yamlErrorText), a
+// lineError when the parser names the line.
+func yamlError(err error) error {
+	text := yamlErrorText(err.Error())
+	if m := yamlLine.FindStringSubmatch(text); m != nil {
+		line, _ := strconv.Atoi(m[1])
+		return lineError{line: line, msg: strings.TrimPrefix(text, m[0])}
+	}
+	return fmt.Errorf("parse config: %s", text)
 }
 
 // decodeWithMerges decodes a document whose strict decoding failed with
