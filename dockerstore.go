@@ -242,10 +242,8 @@ func (s *dockerStore) where(host string, a hostAuth, plaintext bool) (dest desti
 	}
 	dest.Helper, detected = s.helperFor(registryKey(host), plaintext)
 	if dest.Helper == "" {
-		if strings.Contains(a.Username, ":") {
-			// auth splits on the first ':' when read: the pair would come back
-			// with the wrong username and password.
-			return destination{}, false, fmt.Errorf("username %q contains ':', which config.json's auth field cannot hold", a.Username)
+		if err := checkAuthUsername(a.Username); err != nil {
+			return destination{}, false, err
 		}
 		return dest, false, nil
 	}
@@ -422,4 +420,14 @@ func resolveSymlinks(path string) (string, error) {
 		path = link
 	}
 	return "", fmt.Errorf("%s: too many levels of symbolic links", path)
+}
+
+// checkAuthUsername refuses a username that an auth field (config.json's,
+// a pull Secret's) cannot hold: auth splits on the first ':' when read, so
+// the pair would come back with the wrong username and password.
+func checkAuthUsername(username string) error {
+	if strings.Contains(username, ":") {
+		return fmt.Errorf("username %q contains ':', which an auth field cannot hold", username)
+	}
+	return nil
 }

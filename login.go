@@ -39,11 +39,17 @@ type loginOptions struct {
 
 // register adds the flags login and logout share.
 func (o *loginOptions) register(fs *flag.FlagSet) {
+	o.registerConfig(fs)
+	fs.StringVar(&o.dockerConfig, "docker-config", "", "")
+}
+
+// registerConfig adds the flags of every command that reads the config's
+// hosts: the global ones, -f, --host and -o.
+func (o *loginOptions) registerConfig(fs *flag.FlagSet) {
 	o.global.register(fs)
 	fs.StringVar(&o.configPath, "config", "", "")
 	fs.StringVar(&o.configPath, "f", "", "")
 	fs.Var(&o.hosts, "host", "")
-	fs.StringVar(&o.dockerConfig, "docker-config", "", "")
 	fs.StringVar(&o.output, "output", "text", "")
 	fs.StringVar(&o.output, "o", "text", "")
 }
@@ -57,6 +63,13 @@ func (o *loginOptions) parse(fs *flag.FlagSet, args []string, usage string, stdi
 	if err := o.check(); err != nil {
 		return nil, nil, err
 	}
+	return o.loadHosts(stdin)
+}
+
+// loadHosts loads the config the flags name and selects the hosts to work
+// on: the step every command that reads hosts shares once its flags are
+// parsed.
+func (o *loginOptions) loadHosts(stdin io.Reader) (*config, []hostConfig, error) {
 	cfg, err := loadConfig(o.configPath, stdin, !o.global.noEnvsubst)
 	if err != nil {
 		return nil, nil, err

@@ -26,14 +26,17 @@ type hostReport struct {
 	Host string `json:"host"`
 	// Status is one of: stored, would store, erased, not stored, skipped,
 	// failed; for status also expired, nothing stored and unknown.
-	Status      string       `json:"status"`
-	Key         string       `json:"key,omitempty"`
-	Source      string       `json:"source,omitempty"`
-	SourcePath  string       `json:"sourcePath,omitempty"`
-	Kind        string       `json:"kind,omitempty"`
-	Username    string       `json:"username,omitempty"`
-	Helper      string       `json:"helper,omitempty"`
-	ConfigFile  string       `json:"configFile,omitempty"`
+	Status     string `json:"status"`
+	Key        string `json:"key,omitempty"`
+	Source     string `json:"source,omitempty"`
+	SourcePath string `json:"sourcePath,omitempty"`
+	Kind       string `json:"kind,omitempty"`
+	Username   string `json:"username,omitempty"`
+	Helper     string `json:"helper,omitempty"`
+	ConfigFile string `json:"configFile,omitempty"`
+	// Secrets are, for secret, the namespace/name of each Secret the
+	// credential is written to.
+	Secrets     []string     `json:"secrets,omitempty"`
 	ExpiresAt   *time.Time   `json:"expiresAt,omitempty"`
 	Fingerprint string       `json:"fingerprint,omitempty"`
 	Claims      *tokenClaims `json:"claims,omitempty"`
@@ -217,6 +220,9 @@ func reportLine(r hostReport, now time.Time) string {
 	where := "in " + r.ConfigFile
 	if r.Helper != "" {
 		where = fmt.Sprintf("via the %q credential helper", r.Helper)
+	}
+	if len(r.Secrets) > 0 {
+		where = "in secret " + strings.Join(r.Secrets, ", ")
 	}
 	switch r.Status {
 	case statusSkipped:
