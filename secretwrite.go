@@ -77,7 +77,7 @@ func (w *secretWriter) read(targets []*secretTarget) error {
 	for _, t := range targets {
 		s, err := w.get(ctx, t)
 		if err != nil {
-			return err
+			return fmt.Errorf("secret %s: %w", secretRef(t.namespace, t.name), err)
 		}
 		t.existing = s
 	}
@@ -90,7 +90,7 @@ func (w *secretWriter) get(ctx context.Context, t *secretTarget) (*corev1.Secret
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("secret %s: read: %w", secretRef(t.namespace, t.name), apiError(err))
+		return nil, fmt.Errorf("read: %w", apiError(err))
 	}
 	return s, nil
 }
@@ -169,15 +169,14 @@ func (w *secretWriter) writeAll(targets []*secretTarget, p pullSecret) error {
 // plan decides what to write over t.existing: refusing a Secret that is
 // not ours, or any with --create.
 func (w *secretWriter) plan(t *secretTarget, p pullSecret) error {
-	ref := secretRef(t.namespace, t.name)
 	t.want, t.replace = p.apply(t.namespace, t.name, t.existing), false
 	switch {
 	case t.existing == nil:
 		t.Status = secretCreated
 	case w.o.create:
-		return fmt.Errorf("secret %s already exists (--create)", ref)
+		return errors.New("it already exists (--create)")
 	case foreignReason(t.existing) != "" && !w.o.force:
-		return fmt.Errorf("secret %s: refusing to overwrite it: %s (--force takes it over)", ref, foreignReason(t.existing))
+		return fmt.Errorf("refusing to overwrite it: %s (--force takes it over)", foreignReason(t.existing))
 	case t.existing.Type != corev1.SecretTypeDockerConfigJson:
 		t.Status, t.replace = secretReplaced, true
 	case sameSecret(t.existing, t.want):
@@ -198,7 +197,6 @@ var dryRun = []string{metav1.DryRunAll}
 
 // check has the API server check t's write, and reads the ServiceAccount.
 func (w *secretWriter) check(ctx context.Context, t *secretTarget) error {
-	ref := secretRef(t.namespace, t.name)
 	secrets := w.client.Secrets(t.namespace)
 	var err error
 	switch {
@@ -213,7 +211,7 @@ func (w *secretWriter) check(ctx context.Context, t *secretTarget) error {
 		_, err = secrets.Update(ctx, t.want, metav1.UpdateOptions{DryRun: dryRun})
 	}
 	if err != nil {
-		return fmt.Errorf("secret %s: %w", ref, apiError(err))
+		return apiError(err)
 	}
 	return w.checkAccount(ctx, t)
 }
@@ -222,7 +220,6 @@ func (w *secretWriter) check(ctx context.Context, t *secretTarget) error {
 // Secret since it was read (the resourceVersion conflict): the Secret is
 // read again and the same rules apply to what is there now.
 func (w *secretWriter) write(ctx context.Context, t *secretTarget, p pullSecret) error {
-	ref := secretRef(t.namespace, t.name)
 	for attempt := 1; ; attempt++ {
 		if t.want == nil {
 			return nil
@@ -235,10 +232,10 @@ func (w *secretWriter) write(ctx context.Context, t *secretTarget, p pullSecret)
 			return nil
 		}
 		if !apierrors.IsConflict(err) && !apierrors.IsAlreadyExists(err) && !(t.replace && apierrors.IsNotFound(err)) {
-			return fmt.Errorf("secret %s: %w", ref, apiError(err))
+			return apiError(err)
 		}
 		if attempt == 2 {
-			return fmt.Errorf("secret %s changed while it was being written, twice: run again (%w)", ref, apiError(err))
+			return fmt.Errorf("it changed while it was being written, twice: run again (%w)", apiError(err))
 		}
 		if t.existing, err = w.get(ctx, t); err != nil {
 			return err
