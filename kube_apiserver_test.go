@@ -378,7 +378,9 @@ func (c *kubeCluster) newNamespaces(ctx context.Context, n int) ([]string, error
 // setupKubeScript gives a secret-*.txt script the API server: three
 // namespaces of its own ($NS, $NS2, $NS3), a kubeconfig per user in
 // $WORK/kube ($KUBE_ADMIN, $KUBE_WRITER, $KUBE_NOBODY, each with $NS as
-// its namespace), KUBECONFIG the admin's, and kubectl first on PATH.
+// its namespace; their tokens in $KUBE_TOKEN_ADMIN...), the server's URL
+// and CA ($KUBE_SERVER, $KUBE_CA), KUBECONFIG the admin's, and kubectl
+// first on PATH.
 func setupKubeScript(env *testscript.Env) error {
 	c := requireKube(env.T())
 	work := env.Getenv("WORK")
@@ -395,12 +397,16 @@ func setupKubeScript(env *testscript.Env) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
+	watch := env.Values[secretWatchKey{}].(*secretWatch)
 	for _, user := range kubeUsers {
 		path := filepath.Join(dir, user+".yaml")
+		// The user's token is in its kubeconfig, by design.
+		watch.stores = append(watch.stores, path)
 		if err := c.kubeconfig(path, user, namespaces[0]); err != nil {
 			return err
 		}
 		env.Setenv("KUBE_"+strings.ToUpper(user), path)
+		env.Setenv("KUBE_TOKEN_"+strings.ToUpper(user), c.tokens[user])
 	}
 	env.Setenv("KUBECONFIG", filepath.Join(dir, "admin.yaml"))
 	env.Setenv("KUBE_SERVER", c.server)
