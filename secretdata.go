@@ -10,7 +10,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
-	"slices"
 	"strings"
 	"time"
 
@@ -240,9 +239,4 @@ func secretManifest(s *corev1.Secret) ([]byte, error) {
 // secretRef is how output names a Secret: namespace/name, as kubectl does.
 func secretRef(namespace, name string) string {
 	return namespace + "/" + name
-}
-
-// sortedCopy is hosts in lexical order, for messages about sets.
-func sortedCopy(hosts []string) []string {
-	return slices.Sorted(slices.Values(hosts))
 }
