@@ -42,11 +42,18 @@ Options:
     --export                    Print the Secret as YAML on stdout and contact no cluster.
                                 The output holds the credential: keep it out of logs and Git.
 
-Kubectl connection flags, as kubectl reads them:
-    --kubeconfig PATH  --context NAME  --cluster NAME  --user NAME  --server URL
-    --token TOKEN  --as USER  --certificate-authority PATH  --insecure-skip-tls-verify
-    --request-timeout DURATION (per request; 0: none)
-    $KUBECONFIG is read as kubectl reads it; in a Pod without one, its ServiceAccount.
+Kubectl connection flags, read as kubectl reads them (and, in a Pod without
+a kubeconfig, the Pod's ServiceAccount and namespace):
+    --kubeconfig PATH           Kubeconfig file. Default: $KUBECONFIG, else ~/.kube/config.
+    --context NAME              Kubeconfig context to use.
+    --cluster NAME              Kubeconfig cluster to use.
+    --user NAME                 Kubeconfig user to use.
+    --server URL                The API server's address.
+    --token TOKEN               Bearer token for the API server.
+    --as USER                   User to impersonate.
+    --certificate-authority PATH  CA certificates for the API server.
+    --insecure-skip-tls-verify  Do not check the API server's certificate.
+    --request-timeout DURATION  Bound each API request; 0 (default): no bound.
 
 Example:
     $ flux-mirror secret regcreds -f hosts.yaml -n flux-system --refresh-before 1h
