@@ -28,6 +28,9 @@ const (
 	secretWouldReplace = "would replace"
 	secretFailed       = "failed"
 	secretNotWritten   = "not written"
+	// accountFailed is the ServiceAccount's status when the Secret was
+	// written and listing it in imagePullSecrets failed.
+	accountFailed = "failed"
 )
 
 // secretTarget is one Secret to write: its namespace, what the cluster
@@ -159,7 +162,7 @@ func (w *secretWriter) writeAll(targets []*secretTarget, p pullSecret) error {
 			return errReported
 		}
 		if err := w.addToAccount(ctx, t); err != nil {
-			t.AccountStatus, t.Error = "", oneLineError(err).Error()
+			t.AccountStatus, t.Error = accountFailed, oneLineError(err).Error()
 			return errReported
 		}
 	}
@@ -360,9 +363,13 @@ func (o *secretOptions) print(hosts []hostReport, targets []*secretTarget, stdou
 	}
 	failed := false
 	for _, t := range targets {
-		if t.Status == secretFailed || t.Status == secretNotWritten {
+		switch {
+		case t.Status == secretFailed || t.Status == secretNotWritten:
 			failed = true
 			fmt.Fprintf(stderr, "✗ secret %s: %s\n", secretRef(t.namespace, t.name), t.Error)
+		case t.AccountStatus == accountFailed:
+			failed = true
+			fmt.Fprintf(stderr, "✗ %s\n", t.Error)
 		}
 	}
 	if o.login.output == "json" {
@@ -377,7 +384,10 @@ func (o *secretOptions) print(hosts []hostReport, targets []*secretTarget, stdou
 			return err
 		}
 	} else {
-		if !failed {
+		// The hosts' lines say where they went: only when a Secret got them.
+		if slices.ContainsFunc(targets, func(t *secretTarget) bool {
+			return t.Status != secretFailed && t.Status != secretNotWritten
+		}) {
 			printText(shown, o.login.dryRun, o.now(), stdout, stderr)
 		}
 		out := bufio.NewWriter(stdout)
