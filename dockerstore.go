@@ -242,7 +242,7 @@ func (s *dockerStore) where(host string, a hostAuth, plaintext bool) (dest desti
 	}
 	dest.Helper, detected = s.helperFor(registryKey(host), plaintext)
 	if dest.Helper == "" {
-		if err := checkAuthUsername(a.Username); err != nil {
+		if err := checkAuthUsername(a.Username, "config.json"); err != nil {
 			return destination{}, false, err
 		}
 		return dest, false, nil
@@ -422,12 +422,13 @@ func resolveSymlinks(path string) (string, error) {
 	return "", fmt.Errorf("%s: too many levels of symbolic links", path)
 }
 
-// checkAuthUsername refuses a username that an auth field (config.json's,
-// a pull Secret's) cannot hold: auth splits on the first ':' when read, so
-// the pair would come back with the wrong username and password.
-func checkAuthUsername(username string) error {
+// checkAuthUsername refuses a username that the auth field of file
+// (config.json, a pull Secret) cannot hold: auth splits on the first ':'
+// when read, so the pair would come back with the wrong username and
+// password.
+func checkAuthUsername(username, file string) error {
 	if strings.Contains(username, ":") {
-		return fmt.Errorf("username %q contains ':', which an auth field cannot hold", username)
+		return fmt.Errorf("username %q contains ':', which %s's auth field cannot hold", username, file)
 	}
 	return nil
 }

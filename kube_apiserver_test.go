@@ -23,7 +23,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rogpeppe/go-internal/testscript"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
@@ -373,52 +372,4 @@ func (c *kubeCluster) newNamespaces(ctx context.Context, n int) ([]string, error
 		names = append(names, ns.Name)
 	}
 	return names, nil
-}
-
-// setupKubeScript gives a secret-*.txt script the API server: three
-// namespaces of its own ($NS, $NS2, $NS3), a kubeconfig per user in
-// $WORK/kube ($KUBE_ADMIN, $KUBE_WRITER, $KUBE_NOBODY, each with $NS as
-// its namespace; their tokens in $KUBE_TOKEN_ADMIN...), the server's URL
-// and CA ($KUBE_SERVER, $KUBE_CA), KUBECONFIG the admin's, and kubectl
-// first on PATH.
-func setupKubeScript(env *testscript.Env) error {
-	c := requireKube(env.T())
-	work := env.Getenv("WORK")
-	ctx, cancel := context.WithTimeout(context.Background(), kubeReadyWait)
-	defer cancel()
-	namespaces, err := c.newNamespaces(ctx, 3)
-	if err != nil {
-		return fmt.Errorf("creating the script's namespaces: %w", err)
-	}
-	env.Setenv("NS", namespaces[0])
-	env.Setenv("NS2", namespaces[1])
-	env.Setenv("NS3", namespaces[2])
-	dir := filepath.Join(work, "kube")
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
-	}
-	watch := env.Values[secretWatchKey{}].(*secretWatch)
-	for _, user := range kubeUsers {
-		path := filepath.Join(dir, user+".yaml")
-		// The user's token is in its kubeconfig, by design.
-		watch.stores = append(watch.stores, path)
-		if err := c.kubeconfig(path, user, namespaces[0]); err != nil {
-			return err
-		}
-		env.Setenv("KUBE_"+strings.ToUpper(user), path)
-		env.Setenv("KUBE_TOKEN_"+strings.ToUpper(user), c.tokens[user])
-	}
-	env.Setenv("KUBECONFIG", filepath.Join(dir, "admin.yaml"))
-	env.Setenv("KUBE_SERVER", c.server)
-	env.Setenv("KUBE_CA", c.caFile)
-	bin, rest, _ := strings.Cut(env.Getenv("PATH"), string(os.PathListSeparator))
-	commands, rest, _ := strings.Cut(rest, string(os.PathListSeparator))
-	env.Setenv("PATH", strings.Join([]string{bin, commands, c.bin, rest}, string(os.PathListSeparator)))
-	return nil
-}
-
-// isKubeScript reports whether the script in work needs the API server:
-// the secret-*.txt scripts do.
-func isKubeScript(work string) bool {
-	return strings.HasPrefix(filepath.Base(work), "script-secret-")
 }

@@ -88,7 +88,7 @@ func newPullSecret(cfg *config, results []hostResult) (pullSecret, error) {
 		case a.Username == "":
 			return pullSecret{}, fmt.Errorf("host %q: no username to store the password with", r.host.Host)
 		default:
-			if err := checkAuthUsername(a.Username); err != nil {
+			if err := checkAuthUsername(a.Username, "the Secret"); err != nil {
 				return pullSecret{}, fmt.Errorf("host %q: %w", r.host.Host, err)
 			}
 			entry = secretAuth{Username: a.Username, Password: a.Password,

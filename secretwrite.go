@@ -1,12 +1,9 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"slices"
 	"time"
 
@@ -14,23 +11,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
-)
-
-// Statuses of a Secret in secret's report.
-const (
-	secretCreated      = "created"
-	secretUpdated      = "updated"
-	secretReplaced     = "replaced"
-	secretUnchanged    = "unchanged"
-	secretFresh        = "fresh"
-	secretWouldCreate  = "would create"
-	secretWouldUpdate  = "would update"
-	secretWouldReplace = "would replace"
-	secretFailed       = "failed"
-	secretNotWritten   = "not written"
-	// accountFailed is the ServiceAccount's status when the Secret was
-	// written and listing it in imagePullSecrets failed.
-	accountFailed = "failed"
 )
 
 // secretTarget is one Secret to write: its namespace, what the cluster
@@ -55,16 +35,6 @@ type secretTarget struct {
 	// AccountStatus is added, already listed or would add.
 	AccountStatus string `json:"serviceAccountStatus,omitempty"`
 	Error         string `json:"error,omitempty"`
-}
-
-// MarshalJSON names the Secret in the report.
-func (t *secretTarget) MarshalJSON() ([]byte, error) {
-	type fields secretTarget
-	return json.Marshal(struct {
-		Namespace string `json:"namespace"`
-		Name      string `json:"name"`
-		*fields
-	}{t.namespace, t.name, (*fields)(t)})
 }
 
 // secretWriter talks to the API server for one run.
@@ -196,7 +166,7 @@ func (w *secretWriter) plan(t *secretTarget, p pullSecret) error {
 
 // dryRun asks the API server to run every check of a write and store
 // nothing.
-var dryRun = []string{metav1.DryRunAll}
+func dryRun() []string { return []string{metav1.DryRunAll} }
 
 // check has the API server check t's write, and reads the ServiceAccount.
 func (w *secretWriter) check(ctx context.Context, t *secretTarget) error {
@@ -205,13 +175,13 @@ func (w *secretWriter) check(ctx context.Context, t *secretTarget) error {
 	switch {
 	case t.want == nil:
 	case t.existing == nil:
-		_, err = secrets.Create(ctx, t.want, metav1.CreateOptions{DryRun: dryRun})
+		_, err = secrets.Create(ctx, t.want, metav1.CreateOptions{DryRun: dryRun()})
 	case t.replace:
 		// The create that follows cannot be checked while the old
 		// Secret exists; its RBAC verb is checked with the first create.
-		err = secrets.Delete(ctx, t.name, metav1.DeleteOptions{DryRun: dryRun, Preconditions: preconditions(t.existing)})
+		err = secrets.Delete(ctx, t.name, metav1.DeleteOptions{DryRun: dryRun(), Preconditions: preconditions(t.existing)})
 	default:
-		_, err = secrets.Update(ctx, t.want, metav1.UpdateOptions{DryRun: dryRun})
+		_, err = secrets.Update(ctx, t.want, metav1.UpdateOptions{DryRun: dryRun()})
 	}
 	if err != nil {
 		return apiError(err)
@@ -295,7 +265,7 @@ func (w *secretWriter) checkAccount(ctx context.Context, t *secretTarget) error 
 	}
 	t.account, t.AccountStatus = sa, "would add"
 	want := withPullSecret(sa, t.name)
-	if _, err := accounts.Update(ctx, want, metav1.UpdateOptions{DryRun: dryRun}); err != nil {
+	if _, err := accounts.Update(ctx, want, metav1.UpdateOptions{DryRun: dryRun()}); err != nil {
 		return fmt.Errorf("serviceaccount %s: %w", t.ServiceAccount, apiError(err))
 	}
 	return nil
@@ -350,83 +320,4 @@ func apiError(err error) error {
 		}
 	}
 	return err
-}
-
-// print reports the run: the hosts' lines as login prints them, then a
-// line per Secret; or one JSON document.
-func (o *secretOptions) print(hosts []hostReport, targets []*secretTarget, stdout, stderr io.Writer) error {
-	var shown []hostReport
-	for _, r := range hosts {
-		if r.Status != "" {
-			shown = append(shown, r)
-		}
-	}
-	failed := false
-	for _, t := range targets {
-		switch {
-		case t.Status == secretFailed || t.Status == secretNotWritten:
-			failed = true
-			fmt.Fprintf(stderr, "✗ secret %s: %s\n", secretRef(t.namespace, t.name), t.Error)
-		case t.AccountStatus == accountFailed:
-			failed = true
-			fmt.Fprintf(stderr, "✗ %s\n", t.Error)
-		}
-	}
-	if o.login.output == "json" {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		err := enc.Encode(struct {
-			DryRun  bool            `json:"dryRun,omitempty"`
-			Secrets []*secretTarget `json:"secrets"`
-			Hosts   []hostReport    `json:"hosts,omitempty"`
-		}{o.login.dryRun, targets, shown})
-		if err != nil {
-			return err
-		}
-	} else {
-		// The hosts' lines say where they went: only when a Secret got them.
-		if slices.ContainsFunc(targets, func(t *secretTarget) bool {
-			return t.Status != secretFailed && t.Status != secretNotWritten
-		}) {
-			printText(shown, o.login.dryRun, o.now(), stdout, stderr)
-		}
-		out := bufio.NewWriter(stdout)
-		for _, t := range targets {
-			if line := secretLine(t); line != "" {
-				fmt.Fprintln(out, line)
-			}
-		}
-		out.Flush()
-	}
-	if failed {
-		return errReported
-	}
-	return nil
-}
-
-// secretLine is a Secret's one-line summary, with its ServiceAccount's.
-func secretLine(t *secretTarget) string {
-	ref := secretRef(t.namespace, t.name)
-	var line string
-	switch t.Status {
-	case secretFresh:
-		return fmt.Sprintf("• %s is fresh until %s", ref, t.ExpiresAt.Format(time.RFC3339))
-	case secretUnchanged:
-		line = fmt.Sprintf("• secret %s is unchanged", ref)
-	case secretCreated, secretUpdated, secretReplaced:
-		line = fmt.Sprintf("✔ %s secret %s", t.Status, ref)
-	case secretWouldCreate, secretWouldUpdate, secretWouldReplace:
-		line = fmt.Sprintf("• %s secret %s", t.Status, ref)
-	default:
-		return ""
-	}
-	switch t.AccountStatus {
-	case "added":
-		line += fmt.Sprintf("\n✔ serviceaccount %s pulls with secret %s", t.ServiceAccount, t.name)
-	case "already listed":
-		line += fmt.Sprintf("\n• serviceaccount %s already pulls with secret %s", t.ServiceAccount, t.name)
-	case "would add":
-		line += fmt.Sprintf("\n• would add secret %s to serviceaccount %s", t.name, t.ServiceAccount)
-	}
-	return line
 }
