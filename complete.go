@@ -36,6 +36,8 @@ func commandFlags(cmd string) *flag.FlagSet {
 		return loginFlags(&loginOptions{global: g})
 	case "logout", "status":
 		return hostFlags(cmd, &loginOptions{global: g})
+	case "secret":
+		return secretFlags(&secretOptions{login: loginOptions{global: g}})
 	case "keygen":
 		var dir string
 		return keygenFlags(&dir)

@@ -29,6 +29,7 @@ func TestComplete(t *testing.T) {
 	allCommands := "login\tResolve the credentials of the config's hosts and store them in the Docker config.\n" +
 		"logout\tErase what login stored for the config's hosts.\n" +
 		"status\tShow where each host's credential is now, its expiry and what shadows it.\n" +
+		"secret\tWrite the hosts' credentials into a Kubernetes pull Secret, kept fresh.\n" +
 		"keygen\tWrite a fresh Ed25519 key pair (privkey.json, pubkey.json) for jwkPath.\n" +
 		"kubelet-credential-provider\tAnswer the kubelet's image credential requests from the config.\n" +
 		"completion\tPrint a bash, zsh or fish completion script.\n" +

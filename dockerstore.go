@@ -269,10 +269,8 @@ func (s *dockerStore) where(host string, a hostAuth, plaintext bool) (dest desti
 	}
 	dest.Helper, detected = s.helperFor(registryKey(host), plaintext)
 	if dest.Helper == "" {
-		if strings.Contains(a.Username, ":") {
-			// auth splits on the first ':' when read: the pair would come back
-			// with the wrong username and password.
-			return destination{}, false, fmt.Errorf("username %q contains ':', which config.json's auth field cannot hold", a.Username)
+		if err := checkAuthUsername(a.Username, "config.json"); err != nil {
+			return destination{}, false, err
 		}
 		return dest, false, nil
 	}
@@ -449,4 +447,15 @@ func resolveSymlinks(path string) (string, error) {
 		path = link
 	}
 	return "", fmt.Errorf("%s: too many levels of symbolic links", path)
+}
+
+// checkAuthUsername refuses a username that the auth field of file
+// (config.json, a pull Secret) cannot hold: auth splits on the first ':'
+// when read, so the pair would come back with the wrong username and
+// password.
+func checkAuthUsername(username, file string) error {
+	if strings.Contains(username, ":") {
+		return fmt.Errorf("username %q contains ':', which %s's auth field cannot hold", username, file)
+	}
+	return nil
 }

@@ -28,26 +28,13 @@ import (
 // flux-mirror (behind a script that counts its runs), and each scenario is
 // one kubelet-harness process (the kubelet's registration is per process).
 
-// kubeBinEnv names the folder of .ci/kube/build's binaries; with
-// requireKubeEnv=1 a missing folder fails instead of skipping.
-const (
-	kubeBinEnv     = "FLUX_MIRROR_KUBE_BIN"
-	requireKubeEnv = "FLUX_MIRROR_REQUIRE_KUBE"
-)
-
-// kubeTool returns the path of a binary of .ci/kube/build, or skips.
+// kubeTool returns the path of a binary of .ci/kube/build, or skips (fails
+// under FLUX_MIRROR_REQUIRE_KUBE=1) when it is not built.
 func kubeTool(t *testing.T, name string) string {
 	t.Helper()
-	dir := os.Getenv(kubeBinEnv)
-	if dir == "" {
-		if os.Getenv(requireKubeEnv) == "1" {
-			t.Fatalf("%s=1 but %s is not set: run %s=$(bash .ci/kube/build)", requireKubeEnv, kubeBinEnv, kubeBinEnv)
-		}
-		t.Skipf("%s is not set: the kubelet's code is built by bash .ci/kube/build (then %s=$(bash .ci/kube/build) go test)", kubeBinEnv, kubeBinEnv)
-	}
-	path := filepath.Join(dir, name)
+	path := filepath.Join(kubeBinDir(t), name)
 	if _, err := os.Stat(path); err != nil {
-		if os.Getenv(requireKubeEnv) == "1" {
+		if os.Getenv(kubeRequireEnv) == "1" {
 			t.Fatalf("%s: %v (bash .ci/kube/build builds it)", name, err)
 		}
 		t.Skipf("%s: %v (bash .ci/kube/build builds it)", name, err)

@@ -48,11 +48,17 @@ type loginOptions struct {
 
 // register adds the flags login and logout share.
 func (o *loginOptions) register(fs *flag.FlagSet) {
+	o.registerConfig(fs)
+	fs.StringVar(&o.dockerConfig, "docker-config", "", "")
+}
+
+// registerConfig adds the flags of every command that reads the config's
+// hosts: the global ones, -f, --host and -o.
+func (o *loginOptions) registerConfig(fs *flag.FlagSet) {
 	o.global.register(fs)
 	fs.StringVar(&o.configPath, "config", "", "")
 	fs.StringVar(&o.configPath, "f", "", "")
 	fs.Var(&o.hosts, "host", "")
-	fs.StringVar(&o.dockerConfig, "docker-config", "", "")
 	fs.StringVar(&o.output, "output", "text", "")
 	fs.StringVar(&o.output, "o", "text", "")
 }
@@ -80,6 +86,14 @@ func (o *loginOptions) parse(fs *flag.FlagSet, args []string, usage string, name
 		}
 		return cfg, cfg.Hosts, nil
 	}
+	return o.loadHosts(stdin, stderr, namesOnly)
+}
+
+// loadHosts loads the config the flags name and selects the hosts to work
+// on, printing the loader's warnings: the step every command that reads
+// hosts shares once its flags are parsed. namesOnly is for a command that
+// needs no secret (see selection).
+func (o *loginOptions) loadHosts(stdin io.Reader, stderr io.Writer, namesOnly bool) (*config, []hostConfig, error) {
 	sel := selection{hosts: o.hosts, namesOnly: namesOnly}
 	cfg, err := loadSelected(o.configPath, stdin, !o.global.noEnvsubst, sel)
 	if err != nil {
@@ -166,18 +180,7 @@ func runLogin(g globalOptions, args []string, stdin io.Reader, stdout, stderr io
 	if o.helper {
 		checkHelperResults(results)
 	}
-	reports := make([]hostReport, len(results))
-	failed := false
-	for i, r := range results {
-		reports[i] = newHostReport(cfg, r.host, r.auth)
-		switch {
-		case r.err != nil:
-			reports[i].Status, reports[i].Error = statusFailed, oneLineError(r.err).Error()
-			failed = true
-		case r.skipped:
-			reports[i].Status, reports[i].Reason = statusSkipped, reasonNoCredential
-		}
-	}
+	reports, failed := hostReports(cfg, results)
 	if !failed && o.verify {
 		rt, err := verifyTransport(os.Getenv)
 		if err != nil {

@@ -20,6 +20,7 @@ const usage = `Usage:
     flux-mirror [--timeout DURATION] [--no-envsubst] logout [-f PATH] [--host HOST]... [--docker-config DIR] [-o text|json]
     flux-mirror logout HOST [--docker-config DIR] [-o text|json]
     flux-mirror [--timeout DURATION] [--no-envsubst] status [-f PATH] [--host HOST]... [--docker-config DIR] [--check] [--min-valid DURATION] [-o text|json]
+    flux-mirror [--timeout DURATION] [--no-envsubst] secret NAME [-f PATH] [--host HOST]... [-n NAMESPACE]... [flags]
     flux-mirror keygen [--output-dir DIR]
     flux-mirror kubelet-credential-provider [-f PATH] [--print-config --bin-dir DIR]
     flux-mirror completion bash|zsh|fish
@@ -29,6 +30,7 @@ Commands:
     login       Resolve the credentials of the config's hosts and store them in the Docker config.
     logout      Erase what login stored for the config's hosts.
     status      Show where each host's credential is now, its expiry and what shadows it.
+    secret      Write the hosts' credentials into a Kubernetes pull Secret, kept fresh.
     keygen      Write a fresh Ed25519 key pair (privkey.json, pubkey.json) for jwkPath.
     kubelet-credential-provider  Answer the kubelet's image credential requests from the config.
     completion  Print a bash, zsh or fish completion script.
@@ -240,6 +242,8 @@ func runCommand(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 		return runLogout(g, args, stdin, stdout, stderr)
 	case "status":
 		return runStatus(g, args, stdin, stdout, stderr)
+	case "secret":
+		return runSecret(g, args, stdin, stdout, stderr)
 	case "keygen":
 		return runKeygen(args, stdout)
 	case "kubelet-credential-provider":
@@ -278,6 +282,8 @@ func runHelp(args []string, stdout io.Writer) error {
 			text = logoutUsage
 		case "status":
 			text = statusUsage
+		case "secret":
+			text = secretUsage
 		case "keygen":
 			text = keygenUsage
 		case "kubelet-credential-provider":

@@ -25,7 +25,7 @@ func TestMain(m *testing.M) {
 	if filepath.Base(os.Args[0]) == helperProgram {
 		mainRecordingOutput()
 	}
-	testscript.Main(m, map[string]func(){
+	testscript.Main(kubeStoppingM{m}, map[string]func(){
 		"flux-mirror": mainRecordingOutput,
 		"keychain":    keychainMain,
 	})
@@ -82,6 +82,15 @@ func setupScript(env *testscript.Env) error {
 	// SSL_CERT_FILE: a script sets them when it means to.
 	env.Setenv("DOCKER_AUTH_CONFIG", "")
 	env.Setenv("SSL_CERT_FILE", "")
+	// No cluster unless the script is one of secret's, which get the test
+	// API server (kube_apiserver_test.go); never the machine's kubeconfig
+	// or a Pod's in-cluster config.
+	env.Setenv("KUBECONFIG", filepath.Join(work, ".kube", "config"))
+	env.Setenv("KUBERNETES_SERVICE_HOST", "")
+	env.Setenv("KUBERNETES_SERVICE_PORT", "")
+	if isKubeScript(work) {
+		return setupKubeScript(env)
+	}
 	return nil
 }
 
@@ -91,7 +100,7 @@ type scriptCmd = func(ts *testscript.TestScript, neg bool, args []string)
 // scriptCmds gathers the commands defined by the test files of each concern.
 func scriptCmds() map[string]scriptCmd {
 	cmds := map[string]scriptCmd{}
-	for _, set := range []map[string]scriptCmd{loginCmds, storeCmds, identityFakeCmds, cloudFakeCmds, redactCmds, verifyFakeCmds} {
+	for _, set := range []map[string]scriptCmd{loginCmds, storeCmds, identityFakeCmds, cloudFakeCmds, redactCmds, verifyFakeCmds, kubeCmds} {
 		for name, cmd := range set {
 			cmds[name] = cmd
 		}

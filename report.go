@@ -26,14 +26,17 @@ type hostReport struct {
 	Host string `json:"host"`
 	// Status is one of: stored, would store, erased, not stored, skipped,
 	// failed; for status also expired, nothing stored and unknown.
-	Status      string       `json:"status"`
-	Key         string       `json:"key,omitempty"`
-	Source      string       `json:"source,omitempty"`
-	SourcePath  string       `json:"sourcePath,omitempty"`
-	Kind        string       `json:"kind,omitempty"`
-	Username    string       `json:"username,omitempty"`
-	Helper      string       `json:"helper,omitempty"`
-	ConfigFile  string       `json:"configFile,omitempty"`
+	Status     string `json:"status"`
+	Key        string `json:"key,omitempty"`
+	Source     string `json:"source,omitempty"`
+	SourcePath string `json:"sourcePath,omitempty"`
+	Kind       string `json:"kind,omitempty"`
+	Username   string `json:"username,omitempty"`
+	Helper     string `json:"helper,omitempty"`
+	ConfigFile string `json:"configFile,omitempty"`
+	// Secrets are, for secret, the namespace/name of each Secret the
+	// credential is written to.
+	Secrets     []string     `json:"secrets,omitempty"`
 	ExpiresAt   *time.Time   `json:"expiresAt,omitempty"`
 	Fingerprint string       `json:"fingerprint,omitempty"`
 	Claims      *tokenClaims `json:"claims,omitempty"`
@@ -196,6 +199,24 @@ func numericDate(n *json.Number) *time.Time {
 }
 
 // printText prints the report lines of SPEC 6.8: one line per host on
+// hostReports describes each resolved host, for login and secret; failed
+// is true when any host failed to resolve.
+func hostReports(cfg *config, results []hostResult) ([]hostReport, bool) {
+	reports := make([]hostReport, len(results))
+	failed := false
+	for i, r := range results {
+		reports[i] = newHostReport(cfg, r.host, r.auth)
+		switch {
+		case r.err != nil:
+			reports[i].Status, reports[i].Error = statusFailed, oneLineError(r.err).Error()
+			failed = true
+		case r.skipped:
+			reports[i].Status, reports[i].Reason = statusSkipped, reasonNoCredential
+		}
+	}
+	return reports, failed
+}
+
 // stdout, failures as ✗ lines on stderr. dryRun adds the audit details.
 func printText(reports []hostReport, dryRun bool, now time.Time, stdout, stderr io.Writer) {
 	// One write for the run's lines rather than one per host, flushed
@@ -228,6 +249,9 @@ func reportLine(r hostReport, now time.Time) string {
 	where := "in " + r.ConfigFile
 	if r.Helper != "" {
 		where = fmt.Sprintf("via the %q credential helper", r.Helper)
+	}
+	if len(r.Secrets) > 0 {
+		where = "in secret " + strings.Join(r.Secrets, ", ")
 	}
 	switch r.Status {
 	case statusSkipped:
