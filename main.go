@@ -94,7 +94,7 @@ Options:
                             Needs docker-credential-flux-mirror on PATH and a username per host.
     --dry-run               Resolve every credential and show what would be stored where, with
                             the JWT claims and a fingerprint of each secret; write nothing.
-    -o, --output FORMAT     text (default) or json (one document; schema in the README).
+    -o, --output FORMAT     text (default) or json (one document; schema in docs/login.md).
     -u, --username USER     With HOST: the username.
     --password-stdin        With HOST: read the password from stdin (one final newline is dropped).
     -p, --password PASS     With HOST: the password; other users can read it in the process
