@@ -98,14 +98,10 @@ func requireKube(t interface {
 	return kube.cluster
 }
 
-// stopKube stops the shared API server if a test started it, and removes
-// the keychain-check a test built.
+// stopKube stops the shared API server if a test started it.
 func stopKube() {
 	if c := kube.cluster; c != nil {
 		c.stop()
-	}
-	if keychainBuild.bin != "" {
-		os.RemoveAll(filepath.Dir(keychainBuild.bin))
 	}
 }
 

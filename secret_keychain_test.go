@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -35,7 +34,7 @@ hosts:
 	if err := os.WriteFile(filepath.Join(r.dir, "hosts.yaml"), []byte(config), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	check := keychainCheck(t)
+	check := kubeTool(t, "keychain-check")
 	kubeconfig := filepath.Join(r.dir, "admin.yaml")
 
 	if code, _, stderr := r.run(nil); code != 0 {
@@ -69,35 +68,6 @@ func runKeychainCheck(bin, kubeconfig, namespace, ref string) (string, error) {
 	cmd.Env = []string{"HOME=" + filepath.Dir(kubeconfig), "DOCKER_CONFIG=" + filepath.Join(filepath.Dir(kubeconfig), "no-docker")}
 	out, err := cmd.CombinedOutput()
 	return string(out), err
-}
-
-var keychainBuild struct {
-	once sync.Once
-	bin  string
-	err  error
-}
-
-// keychainCheck builds .ci/keychain once per test binary (a module of its
-// own; the first build compiles client-go and takes minutes).
-func keychainCheck(t *testing.T) string {
-	keychainBuild.once.Do(func() {
-		dir, err := os.MkdirTemp("", "flux-mirror-keychain-")
-		if err != nil {
-			keychainBuild.err = err
-			return
-		}
-		keychainBuild.bin = filepath.Join(dir, "keychain-check")
-		cmd := exec.Command("go", "build", "-o", keychainBuild.bin, ".")
-		cmd.Dir = filepath.Join(".ci", "keychain")
-		cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			keychainBuild.err = fmt.Errorf("go build .ci/keychain: %v\n%s", err, out)
-		}
-	})
-	if keychainBuild.err != nil {
-		t.Fatal(keychainBuild.err)
-	}
-	return keychainBuild.bin
 }
 
 // startDockerRegistry serves Debian's docker-registry on 127.0.0.1 (plain
