@@ -152,18 +152,11 @@ func loadDockerStore(path string) (*dockerStore, error) {
 // readConfigFile reads the config.json at path, refusing anything but a
 // regular file (configTarget's rule) without blocking on a FIFO.
 func readConfigFile(path string) ([]byte, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|openNoBlock, 0)
+	f, err := openRegular(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, errNotRegular(path, fi.Mode())
-	}
 	return io.ReadAll(f)
 }
 
