@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
 	"strings"
 	"time"
@@ -158,7 +159,9 @@ func runHelper(ctx context.Context, name, verb string, stdin []byte, secret stri
 	if out == "" {
 		return "", fmt.Errorf("%s %s: %w", program, verb, err)
 	}
-	return out, fmt.Errorf("%s %s: %s", program, verb, boundText(out, maxEchoTextBytes))
+	// A secret the caller does not know (the answer of a get, an ambient
+	// token) is caught by its shape.
+	return out, fmt.Errorf("%s %s: %s", program, verb, boundText(redactForeign(out, os.Environ()), maxEchoTextBytes))
 }
 
 // findHelper is the path of the credential helper name's program, for a
@@ -184,9 +187,14 @@ func findHelper(name, verb string) (string, error) {
 
 // getWithHelper asks the credential helper name for key's credential,
 // sent without a newline as docker sends it. found is false when the
-// helper holds nothing for key.
-func getWithHelper(ctx context.Context, name, key string, stderr io.Writer) (username, secret string, found bool, err error) {
-	out, err := runHelper(ctx, name, "get", []byte(key), "", stderr)
+// helper holds nothing for key. known is the secret the caller expects
+// the helper to hold ("" when it does not know it): a failure message that
+// repeats it is withheld. The helper's stderr is never shown, as docker's
+// client (docker-credential-helpers client.Get, which runs cmd.Output)
+// never shows it: a helper that has just answered with the secret may
+// well log it there.
+func getWithHelper(ctx context.Context, name, key, known string) (username, secret string, found bool, err error) {
+	out, err := runHelper(ctx, name, "get", []byte(key), known, nil)
 	if err != nil {
 		if out == errCredentialsNotFound {
 			return "", "", false, nil

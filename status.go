@@ -68,7 +68,7 @@ func runStatus(g globalOptions, args []string, stdin io.Reader, stdout, stderr i
 	}
 	reports := make([]hostReport, len(hosts))
 	for i, h := range hosts {
-		reports[i] = store.status(ctx, h.Host, envHosts, time.Now())
+		reports[i] = store.status(ctx, h, envHosts, time.Now())
 	}
 	if o.output == "json" {
 		enc := json.NewEncoder(stdout)
@@ -83,8 +83,16 @@ func runStatus(g globalOptions, args []string, stdin io.Reader, stdout, stderr i
 // (configfile.GetAuthConfig): the credHelpers entry's helper, else
 // credsStore's, else the auths entry; a registrytoken in the auths entry
 // wins over either in docker and go-containerregistry.
-func (s *dockerStore) status(ctx context.Context, host string, envHosts map[string]bool, now time.Time) hostReport {
+func (s *dockerStore) status(ctx context.Context, h hostConfig, envHosts map[string]bool, now time.Time) hostReport {
+	host := h.Host
 	key := registryKey(host)
+	// The secret the config writes as it is: a helper whose failure
+	// message repeats it has that message withheld. A minted one is not
+	// minted here; redactForeign catches it by its shape.
+	var known string
+	if h.isLiteral() {
+		known = h.Credential.Value
+	}
 	r := hostReport{Host: host, Key: key, ConfigFile: s.path, Status: statusNothing}
 	entry := s.cfg.auths[key]
 	var token string
@@ -106,16 +114,16 @@ func (s *dockerStore) status(ctx context.Context, host string, envHosts map[stri
 		helpers = append(helpers, s.cfg.credsStore)
 	}
 	var username, secret string
-	for i, h := range helpers {
-		u, p, found, err := getWithHelper(ctx, h, key, s.helperStderr)
+	for i, helper := range helpers {
+		u, p, found, err := getWithHelper(ctx, helper, key, known)
 		if err != nil {
-			r.Helper, r.Status, r.Error = h, statusUnknown, oneLineError(err).Error()
+			r.Helper, r.Status, r.Error = helper, statusUnknown, oneLineError(err).Error()
 			return r
 		}
 		if !found {
 			continue
 		}
-		r.Helper, username, secret = h, u, p
+		r.Helper, username, secret = helper, u, p
 		if i > 0 {
 			// Found in credsStore, but the credHelpers entry's helper,
 			// which holds nothing, is the one asked.
