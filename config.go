@@ -28,6 +28,9 @@ type hostConfig struct {
 	// Provider is a cloud registry's native login: "ecr", "acr" or "gar";
 	// empty when not configured.
 	Provider string
+	// Insecure lets login --verify send the credential over plain http
+	// to this host (plainHTTPAllowed); loopback hosts need no mark.
+	Insecure bool
 }
 
 // credentialConfig is a host's credential block. Exactly one of Provider,
