@@ -250,8 +250,13 @@ func completeValue(cmd, name, value, prefix string, fs *flag.FlagSet, cmdArgs []
 }
 
 // configHosts returns the hosts of the config the command line names
-// (or the default config). A config that does not load, or one read from
-// stdin, completes nothing: completion never prints an error.
+// (or the default config) as they are written. Completion never
+// substitutes ${VAR}s: what it prints lands on the terminal at TAB, and a
+// variable can hold a secret; a host written with one is left out, as is
+// any name docker would not look up. It reads only the hosts[].host keys,
+// so one mistake elsewhere in the config does not hide the hosts. A config
+// that does not parse, or one read from stdin, completes nothing:
+// completion never prints an error.
 func configHosts(fs *flag.FlagSet, cmdArgs []string, getenv func(string) string, executable func() (string, error)) []string {
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
@@ -264,17 +269,25 @@ func configHosts(fs *flag.FlagSet, cmdArgs []string, getenv func(string) string,
 	if err != nil || path == "-" {
 		return nil
 	}
-	substitute := true
-	if f := fs.Lookup("no-envsubst"); f != nil && f.Value.String() == "true" {
-		substitute = false
+	// readConfig takes only a regular file: a FIFO never hangs the shell.
+	data, _, err := readConfig(path, strings.NewReader(""))
+	if err != nil || len(data) > maxConfigSize {
+		return nil
 	}
-	cfg, err := loadConfig(path, strings.NewReader(""), substitute)
+	doc, err := parseYAML(data)
 	if err != nil {
 		return nil
 	}
-	hosts := make([]string, len(cfg.Hosts))
-	for i, h := range cfg.Hosts {
-		hosts[i] = h.Host
+	top, _ := doc.(map[string]any)
+	entries, _ := top["hosts"].([]any)
+	var hosts []string
+	for _, e := range entries {
+		entry, _ := e.(map[string]any)
+		host, _ := entry["host"].(string)
+		if strings.Contains(host, "${") || checkHostName(host) != nil {
+			continue
+		}
+		hosts = append(hosts, host)
 	}
 	return hosts
 }

@@ -84,6 +84,7 @@ func TestConfigErrors(t *testing.T) {
 		{"null credential", v1beta1Header + "hosts: [{host: r.example, credential: }]", "hosts[0]: one of credential, provider, tls, or maxChunkSize is required"},
 		{"negative maxChunkSize", v1beta1Header + "hosts: [{host: r.example, maxChunkSize: -1}]", "hosts[0]: maxChunkSize must be >= 0 (0 disables chunking)"},
 		{"fractional maxChunkSize", v1beta1Header + "hosts: [{host: r.example, maxChunkSize: 1.5}]", "hosts[0]: maxChunkSize must be an integer"},
+		{"quoted insecure", v1beta1Header + "hosts: [{host: r.example, insecure: 'true', credential: {value: x}}]", "hosts[0]: insecure must be true or false, not a string"},
 		{"quoted maxChunkSize", v1beta1Header + "hosts: [{host: r.example, maxChunkSize: '64'}]", "hosts[0]: maxChunkSize must be an integer, not a string"},
 
 		// v1beta1 credential.
@@ -258,6 +259,10 @@ func TestConfigModel(t *testing.T) {
 			[]hostConfig{{Host: "r.example", Credential: &credentialConfig{Provider: "aws"}}}},
 		{"v2 generic with credential", v1beta2Header + "hosts: [{host: r.example, provider: generic, credential: {type: jwt, username: robot, value: tok}}]",
 			[]hostConfig{{Host: "r.example", Username: "robot", Credential: &credentialConfig{Value: "tok"}}}},
+		{"insecure", v1beta1Header + "hosts: [{host: '10.0.0.5:5000', insecure: true, username: robot, credential: {value: tok}}, {host: r.example, insecure: false, credential: {value: tok}}]",
+			[]hostConfig{{Host: "10.0.0.5:5000", Insecure: true, Username: "robot", Credential: &credentialConfig{Value: "tok"}}, {Host: "r.example", Credential: &credentialConfig{Value: "tok"}}}},
+		{"v2 insecure", v1beta2Header + "hosts: [{host: '10.0.0.5:5000', insecure: true, credential: {type: jwt, value: tok}}]",
+			[]hostConfig{{Host: "10.0.0.5:5000", Insecure: true, Credential: &credentialConfig{Value: "tok"}}}},
 		{"cloud provider", v1beta1Header + "hosts: [{host: " + ecrHost + ", provider: ecr}]",
 			[]hostConfig{{Host: ecrHost, Provider: "ecr"}}},
 		{"tls and maxChunkSize only", v1beta1Header + `hosts:

@@ -80,7 +80,7 @@ func checkHost(h hostFile, d dialect, paths *folder) (hostConfig, error) {
 			return hostConfig{}, err
 		}
 	}
-	out := hostConfig{Host: h.Host, Provider: provider}
+	out := hostConfig{Host: h.Host, Provider: provider, Insecure: h.Insecure}
 	if h.Credential != nil {
 		// An empty username would turn the password of a pair, bound for
 		// a credential helper, into a bearer registry token in

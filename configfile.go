@@ -31,6 +31,9 @@ type hostFile struct {
 	Provider     string          `json:"provider"`
 	TLS          *tlsFile        `json:"tls"`
 	MaxChunkSize *int64          `json:"maxChunkSize"`
+	// Insecure lets a credential go to this host over plain http (see
+	// plainHTTPAllowed); v1beta1 and v1beta2 carry it alike.
+	Insecure bool `json:"insecure"`
 	// HostUsername is v1beta1's host-level username, kept so that one
 	// without a credential is reported rather than dropped.
 	HostUsername *string `json:"-"`
@@ -91,6 +94,7 @@ type v1beta1Host struct {
 	Provider     string             `json:"provider"`
 	TLS          *v1beta1TLS        `json:"tls"`
 	MaxChunkSize *int64             `json:"maxChunkSize"`
+	Insecure     bool               `json:"insecure"`
 }
 
 type v1beta1Credential struct {
@@ -127,6 +131,7 @@ func (h v1beta1Host) convert() hostFile {
 		Host:         h.Host,
 		Provider:     h.Provider,
 		MaxChunkSize: h.MaxChunkSize,
+		Insecure:     h.Insecure,
 		HostUsername: h.Username,
 	}
 	if c := h.Credential; c != nil {

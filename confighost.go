@@ -103,20 +103,6 @@ func isDomain(name string) bool {
 	return true
 }
 
-// sameKeyHost returns the index of a host in hosts that is stored under the
-// same Docker config key as host, or -1. Keys compare without case: a
-// registry name is a DNS name, and two spellings of one would overwrite
-// each other's entry (docker.io and index.docker.io are one key too).
-func sameKeyHost(hosts []hostConfig, host string) int {
-	key := registryKey(strings.ToLower(host))
-	for i, h := range hosts {
-		if strings.EqualFold(registryKey(strings.ToLower(h.Host)), key) {
-			return i
-		}
-	}
-	return -1
-}
-
 // hostForKey returns the host with a credential that is stored under the
 // Docker config key key: the host a credential helper's get names, or the
 // registry of an image the kubelet pulls.

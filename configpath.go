@@ -40,19 +40,20 @@ func readConfig(path string, stdin io.Reader) (data []byte, dir string, err erro
 		}
 		return data, dir, nil
 	}
-	f, err := os.Open(path)
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		return nil, "", folderGiven(path)
+	}
+	f, err := openRegular(path)
 	if err != nil {
 		var pe *fs.PathError
 		if errors.As(err, &pe) {
 			// The path leads the message, as every config error's does.
 			return nil, "", fmt.Errorf("%s: %w", path, pe.Err)
 		}
-		return nil, "", fmt.Errorf("open config: %w", err)
+		// A FIFO, a device or a socket: the error names the path first.
+		return nil, "", err
 	}
 	defer f.Close()
-	if fi, err := f.Stat(); err == nil && fi.IsDir() {
-		return nil, "", folderGiven(path)
-	}
 	if data, err = readAtMost(f); err != nil {
 		return nil, "", fmt.Errorf("read config: %w", err)
 	}
@@ -75,6 +76,26 @@ func folderGiven(path string) error {
 		return fmt.Errorf("%s is a folder, not a config file; did you mean -f %s?", path, yamls[0])
 	}
 	return fmt.Errorf("%s is a folder, not a config file; give -f the config file's path", path)
+}
+
+// openRegular opens the config file at path for reading, refusing anything
+// but a regular file (a symlink to one is fine). The open does not wait
+// for a FIFO's writer: a FIFO, a device or a folder at the path is an
+// error at once, never a hang (of login, or of completion at TAB).
+func openRegular(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|openNoBlock, 0)
+	if err != nil {
+		return nil, err
+	}
+	fi, err := f.Stat()
+	if err == nil && !fi.Mode().IsRegular() {
+		err = errNotRegular(path, fi.Mode())
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
 }
 
 // maxConfigSize bounds the config: a 200-host config is about 20 KiB, and
@@ -173,13 +194,27 @@ func (f *folder) escapes(field, p string) error {
 
 // readFile reads a path field's file through an os.Root on c.dir, so a
 // symlink placed after validation still cannot lead outside the folder.
+// Like the config itself, it must be a regular file: a FIFO there would
+// hang the run.
 func (c *config) readFile(rel string) ([]byte, error) {
 	root, err := os.OpenRoot(c.dir)
 	if err != nil {
 		return nil, err
 	}
 	defer root.Close()
-	return root.ReadFile(rel)
+	f, err := root.OpenFile(rel, os.O_RDONLY|openNoBlock, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, errNotRegular(rel, fi.Mode())
+	}
+	return io.ReadAll(f)
 }
 
 // splitLast splits path into the folder and the last name in it, leaving

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
 	"strings"
 	"time"
@@ -158,7 +159,9 @@ func runHelper(ctx context.Context, name, verb string, stdin []byte, secret stri
 	if out == "" {
 		return "", fmt.Errorf("%s %s: %w", program, verb, err)
 	}
-	return out, fmt.Errorf("%s %s: %s", program, verb, boundText(out, maxEchoTextBytes))
+	// A secret the caller does not know (the answer of a get, an ambient
+	// token) is caught by its shape.
+	return out, fmt.Errorf("%s %s: %s", program, verb, boundText(redactForeign(out, os.Environ()), maxEchoTextBytes))
 }
 
 // findHelper is the path of the credential helper name's program, for a
@@ -185,9 +188,10 @@ func findHelper(name, verb string) (string, error) {
 // readBack asks helper for key's credential right after storing a, as
 // docker's next pull will: a helper can answer store with success and
 // keep nothing (a locked keychain, a pass store without a gpg key, a
-// helper that only pretends). The error never holds either secret.
-func readBack(ctx context.Context, helper, key string, a hostAuth, stderr io.Writer) error {
-	username, secret, found, err := getWithHelper(ctx, helper, key, stderr)
+// helper that only pretends). The error never holds either secret; like
+// every get, the helper's stderr is not shown.
+func readBack(ctx context.Context, helper, key string, a hostAuth) error {
+	username, secret, found, err := getWithHelper(ctx, helper, key, a.Password)
 	switch {
 	case err != nil:
 		return fmt.Errorf("reading the credential back after store: %w", err)
@@ -201,9 +205,14 @@ func readBack(ctx context.Context, helper, key string, a hostAuth, stderr io.Wri
 
 // getWithHelper asks the credential helper name for key's credential,
 // sent without a newline as docker sends it. found is false when the
-// helper holds nothing for key.
-func getWithHelper(ctx context.Context, name, key string, stderr io.Writer) (username, secret string, found bool, err error) {
-	out, err := runHelper(ctx, name, "get", []byte(key), "", stderr)
+// helper holds nothing for key. known is the secret the caller expects
+// the helper to hold ("" when it does not know it): a failure message that
+// repeats it is withheld. The helper's stderr is never shown, as docker's
+// client (docker-credential-helpers client.Get, which runs cmd.Output)
+// never shows it: a helper that has just answered with the secret may
+// well log it there.
+func getWithHelper(ctx context.Context, name, key, known string) (username, secret string, found bool, err error) {
+	out, err := runHelper(ctx, name, "get", []byte(key), known, nil)
 	if err != nil {
 		if out == errCredentialsNotFound {
 			return "", "", false, nil

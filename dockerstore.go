@@ -62,7 +62,7 @@ type dockerStore struct {
 	// readBack, when set, asks the helper for a credential store has just
 	// given it (see readBack in dockerhelper.go); a failure fails the
 	// store before config.json names the helper.
-	readBack func(helper, key string, a hostAuth, stderr io.Writer) error
+	readBack func(helper, key string, a hostAuth) error
 }
 
 // dockerConfigDir is --docker-config, else $DOCKER_CONFIG, else ~/.docker,
@@ -169,18 +169,11 @@ func loadDockerStore(path string) (*dockerStore, error) {
 // readConfigFile reads the config.json at path, refusing anything but a
 // regular file (configTarget's rule) without blocking on a FIFO.
 func readConfigFile(path string) ([]byte, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|openNoBlock, 0)
+	f, err := openRegular(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, errNotRegular(path, fi.Mode())
-	}
 	return io.ReadAll(f)
 }
 
@@ -227,7 +220,7 @@ func (s *dockerStore) store(ctx context.Context, host string, a hostAuth, plaint
 		return destination{}, err
 	}
 	if s.readBack != nil {
-		if err := s.readBack(dest.Helper, key, a, s.helperStderr); err != nil {
+		if err := s.readBack(dest.Helper, key, a); err != nil {
 			return destination{}, err
 		}
 	}

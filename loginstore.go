@@ -104,10 +104,10 @@ func (o loginOptions) storeOne(store *dockerStore, r hostResult) (destination, e
 
 // readBack is the dockerStore.readBack of a login: a helper call of its
 // own, with its own --timeout.
-func (o loginOptions) readBack(helper, key string, a hostAuth, stderr io.Writer) error {
+func (o loginOptions) readBack(helper, key string, a hostAuth) error {
 	ctx, cancel := context.WithTimeout(context.Background(), o.global.timeout)
 	defer cancel()
-	err := readBack(ctx, helper, key, a, stderr)
+	err := readBack(ctx, helper, key, a)
 	if err != nil && ctx.Err() != nil {
 		err = fmt.Errorf("not read back within --timeout %s: %w", formatTimeout(o.global.timeout), err)
 	}

@@ -82,7 +82,7 @@ func runStatus(g globalOptions, args []string, stdin io.Reader, stdout, stderr i
 			reports[i] = hostReport{Host: h.Host, Key: registryKey(h.Host), Status: statusSkipped, Reason: reasonNoCredential}
 			continue
 		}
-		reports[i] = store.status(ctx, h.Host, envHosts, now)
+		reports[i] = store.status(ctx, h, envHosts, now)
 		if o.needLogin || o.minValid > 0 {
 			if why := needsLogin(reports[i], now, o.minValid); why != "" {
 				reports[i].Reason = why
@@ -129,8 +129,16 @@ func needsLogin(r hostReport, now time.Time, minValid time.Duration) string {
 // (configfile.GetAuthConfig): the credHelpers entry's helper, else
 // credsStore's, else the auths entry; a registrytoken in the auths entry
 // wins over either in docker and go-containerregistry.
-func (s *dockerStore) status(ctx context.Context, host string, envHosts map[string]bool, now time.Time) hostReport {
+func (s *dockerStore) status(ctx context.Context, h hostConfig, envHosts map[string]bool, now time.Time) hostReport {
+	host := h.Host
 	key := registryKey(host)
+	// The secret the config writes as it is: a helper whose failure
+	// message repeats it has that message withheld. A minted one is not
+	// minted here; redactForeign catches it by its shape.
+	var known string
+	if h.isLiteral() {
+		known = h.Credential.Value
+	}
 	r := hostReport{Host: host, Key: key, ConfigFile: s.path, Status: statusNothing}
 	entry := s.cfg.auths[key]
 	var token string
@@ -152,16 +160,16 @@ func (s *dockerStore) status(ctx context.Context, host string, envHosts map[stri
 		helpers = append(helpers, s.cfg.credsStore)
 	}
 	var username, secret string
-	for i, h := range helpers {
-		u, p, found, err := getWithHelper(ctx, h, key, s.helperStderr)
+	for i, helper := range helpers {
+		u, p, found, err := getWithHelper(ctx, helper, key, known)
 		if err != nil {
-			r.Helper, r.Status, r.Error = h, statusUnknown, oneLineError(err).Error()
+			r.Helper, r.Status, r.Error = helper, statusUnknown, oneLineError(err).Error()
 			return r
 		}
 		if !found {
 			continue
 		}
-		r.Helper, username, secret = h, u, p
+		r.Helper, username, secret = helper, u, p
 		if i > 0 {
 			// Found in credsStore, but the credHelpers entry's helper,
 			// which holds nothing, is the one asked.

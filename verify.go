@@ -70,7 +70,7 @@ func verifyHosts(results []hostResult, timeout time.Duration, rt http.RoundTripp
 			continue
 		}
 		wg.Go(func() {
-			said[i], errs[i] = verifyCredential(ctx, r.host.Host, r.auth, rt)
+			said[i], errs[i] = verifyCredential(ctx, r.host, r.auth, rt)
 			if errs[i] != nil && ctx.Err() != nil {
 				errs[i] = fmt.Errorf("not verified within --timeout %s: %w", formatTimeout(timeout), errs[i])
 			}
@@ -80,25 +80,43 @@ func verifyHosts(results []hostResult, timeout time.Duration, rt http.RoundTripp
 	return said, errs
 }
 
-// verifyCredential authenticates a against host's registry and returns
-// verifiedText or anonymousText. The scheme follows go-containerregistry's
-// name rules: https, with a fall back to http for localhost, loopback and
-// private addresses.
-func verifyCredential(ctx context.Context, host string, a hostAuth, rt http.RoundTripper) (string, error) {
-	reg, err := name.NewRegistry(strings.ToLower(host))
+// verifyCredential authenticates a against h's registry and returns
+// verifiedText or anonymousText. The scheme is ours to pick, before any
+// credential is sent (pingScheme): go-containerregistry's name rules would
+// fall back to plain http for private addresses after any https failure,
+// and send the credential there.
+func verifyCredential(ctx context.Context, h hostConfig, a hostAuth, rt http.RoundTripper) (string, error) {
+	host := strings.ToLower(h.Host)
+	reg, err := name.NewRegistry(host)
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", verifyErrorTag, err)
 	}
-	// The transport's own ping is anonymous too; this one is ours so that
+	// The ping is anonymous, and ours rather than the transport's so that
 	// a 200 without credentials is told apart: it proves nothing about
 	// the credential.
-	challenge, err := transport.Ping(ctx, reg, rt)
+	scheme, ping, err := pingScheme(ctx, reg.RegistryStr(), plainHTTPAllowed(host, h.Insecure), rt)
 	if err != nil {
 		return "", verifyError(err, a)
 	}
-	if challenge.Scheme == "" {
+	err = transport.CheckError(ping, http.StatusOK, http.StatusUnauthorized)
+	io.Copy(io.Discard, ping.Body)
+	ping.Body.Close()
+	switch {
+	case err != nil:
+		return "", verifyError(err, a)
+	case ping.StatusCode == http.StatusOK:
 		return anonymousText, nil
 	}
+	if scheme == "http" {
+		// The transport pings again, and takes http only for a registry
+		// named insecure.
+		if reg, err = name.NewInsecureRegistry(host); err != nil {
+			return "", fmt.Errorf("%s: %w", verifyErrorTag, err)
+		}
+	}
+	// Every request from here on, the token exchange's included, goes
+	// through the guard: http only where pingScheme chose it.
+	rt = plainHTTPGuard{inner: rt, host: reg.RegistryStr(), allow: scheme == "http"}
 	auth := authn.FromConfig(authn.AuthConfig{Username: a.Username, Password: a.Password, RegistryToken: a.RegistryToken})
 	// No scope: the token asked for is the one docker login asks for,
 	// enough for GET /v2/, which is what proves the credential.
@@ -106,7 +124,7 @@ func verifyCredential(ctx context.Context, host string, a hostAuth, rt http.Roun
 	if err != nil {
 		return "", verifyError(err, a)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "https://"+reg.RegistryStr()+"/v2/", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, scheme+"://"+reg.RegistryStr()+"/v2/", nil)
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", verifyErrorTag, err)
 	}

@@ -43,7 +43,11 @@ if [ "$version" = latest ]; then
 	version=${url##*/}
 fi
 version=${version#v}
-case $version in '' | *[!0-9A-Za-z.+-]*) fail "bad version \"$version\"" ;; esac
+# The version names files and the install folder: MAJOR.MINOR.PATCH with
+# an optional prerelease only, the rule release/build releases by.
+num='(0|[1-9][0-9]*)' ident='(0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-]*)'
+LC_ALL=C
+[[ $version =~ ^$num\.$num\.$num(-$ident(\.$ident)*)?$ ]] || fail "bad version \"$version\": want MAJOR.MINOR.PATCH[-PRERELEASE]"
 
 if [ "$verify" = true ] && ! command -v gh >/dev/null 2>&1; then
 	fail "verify-attestation is true but the gh CLI is not installed: install gh, or set verify-attestation: false to rely on the checksum alone"
@@ -76,7 +80,11 @@ fi
 [ "$got" = "$want" ] || fail "sha256 mismatch for $archive: got $got, want $want; nothing installed"
 
 if [ "$verify" = true ]; then
-	gh attestation verify "$tmp/$checksums" --repo "$repo" >&2 ||
+	# --signer-workflow pins the workflow that signed, not only the
+	# repository: an attestation made by any other workflow of the
+	# repository (a pull request's CI, say) does not pass.
+	gh attestation verify "$tmp/$checksums" --repo "$repo" \
+		--signer-workflow "github.com/$repo/.github/workflows/release.yml" >&2 ||
 		fail "build provenance attestation of $checksums did not verify; nothing installed"
 fi
 

@@ -16,8 +16,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -64,9 +66,39 @@ type entry struct {
 	data []byte
 }
 
+// releaseVersion is a version this command releases: MAJOR.MINOR.PATCH
+// with an optional prerelease, as semver.org's grammar writes it (numbers
+// without leading zeros; identifiers of ASCII letters, digits and '-').
+// The version names files in -out and is written into mirror.yaml, so
+// nothing else gets in: "1.0/../../x" would write outside -out, and a '"'
+// would end mirror.yaml's string. release/build checks the same rule.
+var releaseVersion = regexp.MustCompile(`^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)` +
+	`(-(0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-]*)(\.(0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-]*))*)?$`)
+
+// checkBaseURL refuses a base URL that mirror.yaml cannot hold as a plain
+// scalar, or that is not an absolute http(s) folder URL.
+func checkBaseURL(baseURL string) error {
+	u, err := url.Parse(baseURL)
+	switch {
+	case err != nil:
+		return fmt.Errorf("-baseurl: %w", err)
+	case u.Scheme != "https" && u.Scheme != "http", u.Host == "", !strings.HasSuffix(baseURL, "/"):
+		return fmt.Errorf("-baseurl %q must be an http(s) URL ending in /", baseURL)
+	case strings.ContainsFunc(baseURL, func(r rune) bool { return r <= ' ' || r >= 0x7f || strings.ContainsRune(`"'#\`+"`", r) }):
+		return fmt.Errorf("-baseurl %q must not hold spaces, quotes, '#', '\\' or non-ASCII characters", baseURL)
+	}
+	return nil
+}
+
 func pack(version, bin, out, baseURL string, files []string, mtime time.Time) error {
-	if version == "" || strings.HasPrefix(version, "v") || bin == "" || out == "" || !strings.HasSuffix(baseURL, "/") {
+	if bin == "" || out == "" {
 		return fmt.Errorf("want -version 1.2.3 -bin DIR -out DIR -baseurl URL/")
+	}
+	if !releaseVersion.MatchString(version) {
+		return fmt.Errorf("-version %q must be MAJOR.MINOR.PATCH[-PRERELEASE] (semver, without the v)", version)
+	}
+	if err := checkBaseURL(baseURL); err != nil {
+		return err
 	}
 	var extra []entry
 	for _, f := range files {
