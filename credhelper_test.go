@@ -35,6 +35,13 @@ func TestHelperKey(t *testing.T) {
 		{"docker.io", dockerHubKey},
 		{"registry-1.docker.io", dockerHubKey},
 		{"https://[::1]:5000/v2/", "[::1]:5000"},
+		// A server URL that names two hosts is read as docker reads it,
+		// and never as the second host.
+		{"evil.example/x://reg.example.com", "evil.example"},
+		{"evil.example/https://reg.example.com/v2/", "evil.example"},
+		{"evil.example:5000/a://reg.example.com", "evil.example:5000"},
+		{"https://reg.example.com@evil.example/", "evil.example"},
+		{"https://evil.example/https://reg.example.com", "evil.example"},
 	}
 	for _, tt := range tests {
 		if got := helperKey(tt.serverURL); got != tt.want {
@@ -87,8 +94,9 @@ func newHelperWorld(t *testing.T) *helperWorld {
 	t.Setenv("XDG_CACHE_HOME", w.cacheDir)
 	t.Setenv("DOCKER_CONFIG", filepath.Join(w.dir, "docker"))
 	t.Setenv("PATH", filepath.Join(w.dir, "bin"))
-	for _, name := range append(identityEnv(), "FLUX_MIRROR_CONFIG", "FLUX_MIRROR_NO_CACHE", "FLUX_MIRROR_TIMEOUT",
-		"DOCKER_AUTH_CONFIG", "REGISTRY_AUTH_FILE", "XDG_RUNTIME_DIR") {
+	clearIdentityEnv(t)
+	for _, name := range []string{"FLUX_MIRROR_CONFIG", "FLUX_MIRROR_NO_CACHE", "FLUX_MIRROR_TIMEOUT",
+		"DOCKER_AUTH_CONFIG", "REGISTRY_AUTH_FILE", "XDG_RUNTIME_DIR"} {
 		t.Setenv(name, "")
 	}
 	t.Setenv("HOME", home)
@@ -97,6 +105,16 @@ func newHelperWorld(t *testing.T) *helperWorld {
 		t.Fatal(err)
 	}
 	return w
+}
+
+// clearIdentityEnv empties every variable that goes into a cache key, so
+// that only what the test sets decides the identity.
+func clearIdentityEnv(t *testing.T) {
+	for _, kv := range os.Environ() {
+		if name, _, _ := strings.Cut(kv, "="); isIdentityEnv(name) {
+			t.Setenv(name, "")
+		}
+	}
 }
 
 // env is helper mode's environment with the world's clock.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -50,7 +51,7 @@ func TestHelperRegistrations(t *testing.T) {
 	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("registration file: %v, mode %v; want 0600", err, fi.Mode().Perm())
 	}
-	regs, err := readRegistrationFile(path)
+	regs, err := readRegistrations(w.env())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +82,7 @@ func TestHelperExecutableConfig(t *testing.T) {
 	exe := filepath.Join(w.dir, "flux-mirror")
 	env := w.env()
 	env.executable = func() (string, error) { return exe, nil }
-	get := func() (helperHost, error) { return findHelperHost(env, "exe.example.com") }
+	get := func() (helperHost, error) { return findHelperHost(env, "exe.example.com", io.Discard) }
 
 	if _, err := get(); err != errNotFound {
 		t.Fatalf("get with no config beside the executable: %v, want not found", err)
