@@ -59,4 +59,6 @@ func sameFileAt(d *privateDir, name string, f *os.File) bool {
 	return err == nil && os.SameFile(held, now)
 }
 
-func fileStamp(fi fs.FileInfo) string { return fmt.Sprintf("%d:%d", fi.Size(), fi.ModTime().UnixNano()) }
+func fileStamp(fi fs.FileInfo) string {
+	return fmt.Sprintf("%d:%d", fi.Size(), fi.ModTime().UnixNano())
+}
