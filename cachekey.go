@@ -141,17 +141,22 @@ func credentialFileStamps(files []string) []string {
 // cacheEntryName names h's entry: a hash of its registry key, so that
 // erase and logout find every entry of a host, then a hash of everything
 // that decides which identity a mint would use: the resolved credential
-// spec, the config's path, the identity environment and the credential
+// spec, the config's path and stamp, the identity environment and the credential
 // files it points at.
 func cacheEntryName(h helperHost, env helperEnv) string {
 	key := registryKey(h.host.Host)
 	spec := struct {
-		Key, Host, Username, Provider, Envelope, ConfigPath string
-		Audiences                                           []string
-		Env, Files                                          []string
+		Key, Host, Username, Provider, Envelope, ConfigPath, ConfigStamp string
+		Audiences                                                        []string
+		Env, Files                                                       []string
 	}{Key: key, Host: h.host.Host, Username: h.host.Username, Provider: h.host.Provider, ConfigPath: h.configPath}
 	if c := h.host.Credential; c != nil {
 		spec.Provider, spec.Envelope, spec.Audiences = c.Provider, c.Envelope, c.audiences(h.host.Host)
+	}
+	// The config file's stamp: an entry is one the full binary wrote after
+	// loading this very config, which the small helper relies on (handoff.go).
+	if fi, err := os.Stat(h.configPath); err == nil {
+		spec.ConfigStamp = fileStamp(fi)
 	}
 	environ := env.environ()
 	spec.Env = identityEnv(environ)

@@ -9,6 +9,7 @@ package main
 // crane, helm or flux ask for it.
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -81,7 +82,16 @@ func runCredentialHelper(args []string, env helperEnv, stdin io.Reader, stdout, 
 	var err error
 	switch args[0] {
 	case "get":
-		err = helperGet(env, stdin, stdout, stderr)
+		// The request is kept: a get handed to the full binary replays it.
+		request, rerr := io.ReadAll(io.LimitReader(stdin, maxResponseBytes))
+		if rerr != nil {
+			err = fmt.Errorf("read the server URL: %w", rerr)
+			break
+		}
+		err = helperGet(env, bytes.NewReader(request), stdout, stderr)
+		if errors.Is(err, errHandOff) {
+			return handOffGet(env, request, stdout, stderr)
+		}
 	case "store":
 		err = helperStore(stdin, stderr)
 	case "erase":
@@ -326,7 +336,18 @@ func helperResolve(env helperEnv, h helperHost, stderr io.Writer) (hostAuth, err
 		}
 		return r.auth, r.err
 	}
-	if !mintsToken(h.host) || env.getenv("FLUX_MIRROR_NO_CACHE") == "1" {
+	noCache := env.getenv("FLUX_MIRROR_NO_CACHE") == "1"
+	if !mintsInProcess && needsFullBinary(h) {
+		// The small helper answers from the cache or not at all: the full
+		// binary mints (and caches) under the same lock and rules.
+		if mintsToken(h.host) && !noCache {
+			if a, ok := peekCachedToken(env, h); ok {
+				return a, nil
+			}
+		}
+		return hostAuth{}, errHandOff
+	}
+	if !mintsToken(h.host) || noCache {
 		return mint()
 	}
 	return cachedResolve(env, h, stderr, mint)

@@ -107,6 +107,22 @@ func cachedResolve(env helperEnv, h helperHost, stderr io.Writer, mint func() (h
 	return a, nil
 }
 
+// peekCachedToken is h's cached token when it is servable, read without
+// the entry's lock (an entry is replaced by a rename, so a read sees a
+// whole one): the small helper's cached get.
+func peekCachedToken(env helperEnv, h helperHost) (hostAuth, bool) {
+	dir, err := openCacheFolder(env, false)
+	if err != nil {
+		return hostAuth{}, false
+	}
+	defer dir.close()
+	t, err := readCachedToken(dir, cacheEntryName(h, env))
+	if err != nil || !t.servable(h.host, env.now()) {
+		return hostAuth{}, false
+	}
+	return hostAuth{Username: t.Username, Password: t.Secret, ExpiresAt: t.ExpiresAt}, true
+}
+
 // lockSuffix names an entry's lock file beside it.
 const lockSuffix = ".lock"
 
