@@ -151,13 +151,10 @@ func (w *helperWorld) get(t *testing.T, serverURL string) (int, string, string) 
 	return code, stdout.String(), stderr.String()
 }
 
-// linkHelper puts a docker-credential-flux-mirror link to this test binary
-// on the world's PATH; TestMain runs it as the helper.
-func (w *helperWorld) linkHelper(t *testing.T) string {
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
+// linkHelper puts a docker-credential-flux-mirror link to exe on the
+// world's PATH: this test binary, which TestMain runs as the helper, or
+// the small helper (helperBinaries).
+func (w *helperWorld) linkHelper(t *testing.T, exe string) string {
 	link := filepath.Join(w.dir, "bin", helperProgram)
 	if err := os.Symlink(exe, link); err != nil {
 		t.Fatal(err)
@@ -290,13 +287,21 @@ func TestHelperCachesOnlyKnownExpiry(t *testing.T) {
 
 // TestHelperColdCacheMintsOnce runs 16 helper processes at once on a cold
 // cache: the entry's lock makes one mint and the others read its token.
+// Run against both helpers: the small one hands each miss to the full
+// binary, and those runs share the lock.
 func TestHelperColdCacheMintsOnce(t *testing.T) {
+	for name, exe := range helperBinaries(t) {
+		t.Run(name, func(t *testing.T) { testColdCacheMintsOnce(t, exe) })
+	}
+}
+
+func testColdCacheMintsOnce(t *testing.T, exe string) {
 	w := newHelperWorld(t)
 	w.writeConfig(t, actionsConfig)
 	token := expiringJWT(t, time.Now().Add(time.Hour))
 	// The delay keeps the first mint in flight while the others start.
 	mints := startActionsFake(t, token, 300*time.Millisecond)
-	helper := w.linkHelper(t)
+	helper := w.linkHelper(t, exe)
 	var wg sync.WaitGroup
 	errs := make(chan string, 16)
 	for range 16 {
@@ -341,15 +346,21 @@ func TestHelperGetTimeout(t *testing.T) {
 // takes only unexpired 3s JWTs as Basic passwords, a push, a wait past the
 // JWT's expiry, and a second push with the same keychain, which succeeds
 // because the helper signed a fresh JWT. A signed JWT never goes to the
-// cache.
+// cache. Run against both helpers.
 func TestHelperPushPastExpiry(t *testing.T) {
+	for name, exe := range helperBinaries(t) {
+		t.Run(name, func(t *testing.T) { testPushPastExpiry(t, exe) })
+	}
+}
+
+func testPushPastExpiry(t *testing.T, exe string) {
 	rt := newRoundTrip(t, time.Now)
 	w := &helperWorld{dir: rt.dir}
 	home := os.Getenv("HOME")
 	t.Setenv("XDG_CACHE_HOME", filepath.Join(home, ".cache"))
 	t.Setenv("FLUX_MIRROR_NO_CACHE", "")
 	t.Setenv("FLUX_MIRROR_TIMEOUT", "")
-	w.linkHelper(t)
+	w.linkHelper(t, exe)
 
 	var mu sync.Mutex
 	var passwords []string
