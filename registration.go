@@ -201,7 +201,7 @@ func storeHelperResults(results []hostResult, reports []hostReport, o loginOptio
 		return err
 	}
 	if _, err := exec.LookPath(helperProgram); err != nil {
-		fmt.Fprintf(stderr, "! %s is not on PATH, so docker cannot run it; link it with:\n    ln -s \"$(command -v flux-mirror)\" /usr/local/bin/%s\n", helperProgram, helperProgram)
+		fmt.Fprintf(stderr, "! %s is not on PATH, so docker cannot run it: install the release archive's %s (the small helper) beside flux-mirror, or link it with:\n    ln -s \"$(command -v flux-mirror)\" /usr/local/bin/%s\n", helperProgram, helperProgram, helperProgram)
 	}
 	return nil
 }
