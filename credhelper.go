@@ -250,7 +250,7 @@ func registrationsForHelper(env helperEnv, stderr io.Writer) (map[string]string,
 
 // findHelperHost loads the config that serves key ($FLUX_MIRROR_CONFIG,
 // else the one login --helper registered for key, else the executable's
-// .config) and finds key's host in it. A key no config serves is
+// .config, flux-mirror.config for the small helper) and finds key's host in it. A key no config serves is
 // errNotFound, so that docker goes on anonymously.
 func findHelperHost(env helperEnv, key string, stderr io.Writer) (helperHost, error) {
 	path := env.getenv("FLUX_MIRROR_CONFIG")
@@ -265,7 +265,9 @@ func findHelperHost(env helperEnv, key string, stderr io.Writer) (helperHost, er
 	if path == "" {
 		exe, err := env.executable()
 		if err == nil {
-			path = exe + ".config"
+			// The small helper (docker-credential-flux-mirror) reads the
+			// config of flux-mirror beside it, as the full binary would.
+			path = filepath.Join(filepath.Dir(exe), strings.TrimPrefix(filepath.Base(exe), helperPrefix)+".config")
 			_, err = os.Stat(path)
 		}
 		if err != nil {

@@ -95,4 +95,10 @@ func TestHelperExecutableConfig(t *testing.T) {
 	if h.configPath != exe+".config" || h.host.Username != "u" {
 		t.Fatalf("found host %q of %s, want u of %s.config", h.host.Username, h.configPath, exe)
 	}
+
+	// The small helper beside flux-mirror reads flux-mirror.config.
+	env.executable = func() (string, error) { return filepath.Join(w.dir, helperProgram), nil }
+	if h, err := get(); err != nil || h.configPath != exe+".config" {
+		t.Fatalf("small helper: found %s (%v), want %s.config", h.configPath, err, exe)
+	}
 }
