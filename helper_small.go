@@ -10,7 +10,6 @@ package main
 
 import (
 	"context"
-	"net/http"
 	"os"
 	"time"
 )
@@ -43,10 +42,10 @@ func checkRegistryHost(string, string) error { return nil }
 func translateSDKError(_ error, text string) string { return text }
 
 // verifyTransport and verifyHosts are login --verify's, which the small
-// helper does not run (it links no registry client).
-func verifyTransport(func(string) string) (http.RoundTripper, error) { return nil, errHandOff }
+// helper does not run: it links no registry client, nor net/http.
+func verifyTransport(func(string) string) (any, error) { return nil, errHandOff }
 
-func verifyHosts(results []hostResult, _ time.Duration, _ http.RoundTripper) ([]string, []error) {
+func verifyHosts(results []hostResult, _ time.Duration, _ any) ([]string, []error) {
 	errs := make([]error, len(results))
 	for i := range errs {
 		errs[i] = errHandOff
