@@ -29,6 +29,11 @@ func exeSuffix() string {
 	return ""
 }
 
+// handedOffEnv marks a get handed off: a small helper that receives one
+// (a copy of itself installed as flux-mirror) fails instead of handing it
+// on for ever.
+const handedOffEnv = "FLUX_MIRROR_HANDED_OFF"
+
 // errHandOff is a get only the full binary can answer.
 var errHandOff = errors.New("this get needs the full flux-mirror binary")
 
@@ -76,6 +81,10 @@ func findFullBinary(env helperEnv) (string, error) {
 // handOffGet runs get in the full binary with request on its stdin and
 // returns its exit code. Its stdout and stderr are the helper's.
 func handOffGet(env helperEnv, request []byte, stdout, stderr io.Writer) int {
+	if env.getenv(handedOffEnv) != "" {
+		fmt.Fprintln(stdout, oneLineError(fmt.Errorf("%s: the get was handed here by a small helper, and this binary is one too: install the full %s", helperProgram, fullProgram)))
+		return 1
+	}
 	full, err := findFullBinary(env)
 	if err != nil {
 		fmt.Fprintln(stdout, oneLineError(err))
@@ -83,7 +92,8 @@ func handOffGet(env helperEnv, request []byte, stdout, stderr io.Writer) int {
 	}
 	// argv[0] selects the full binary's helper mode, as the
 	// docker-credential-flux-mirror link to it does.
-	cmd := &exec.Cmd{Path: full, Args: []string{helperProgram, "get"}, Stdin: bytes.NewReader(request), Stdout: stdout, Stderr: stderr}
+	cmd := &exec.Cmd{Path: full, Args: []string{helperProgram, "get"}, Stdin: bytes.NewReader(request), Stdout: stdout, Stderr: stderr,
+		Env: append(os.Environ(), handedOffEnv+"=1")}
 	if err := cmd.Run(); err != nil {
 		var exit *exec.ExitError
 		if errors.As(err, &exit) && exit.ExitCode() > 0 {

@@ -135,11 +135,11 @@ func TestScriptsSmallHelper(t *testing.T) {
 // helper from the cache without running the full binary; a full binary
 // that cannot be found is one line naming where it was looked for.
 func TestSmallHelperHandOff(t *testing.T) {
+	small := smallHelper(t) // before the world's PATH hides go
 	w := newHelperWorld(t)
 	w.writeConfig(t, actionsConfig)
 	token := expiringJWT(t, time.Now().Add(time.Hour))
 	mints := startActionsFake(t, token, 0)
-	small := smallHelper(t)
 	handoffs := filepath.Join(w.dir, "handoffs.log")
 	t.Setenv(handOffLogEnv, handoffs)
 
@@ -189,5 +189,25 @@ func TestSmallHelperHandOff(t *testing.T) {
 	out, err := cmd.Output()
 	if err == nil || !strings.Contains(string(out), "needs the full flux-mirror binary: found none beside") || strings.Count(string(out), "\n") != 1 {
 		t.Fatalf("get with no full binary: %v, stdout %q; want one line saying so", err, out)
+	}
+
+	// A copy of the small helper installed as flux-mirror is not handed
+	// the get again and again.
+	if err := os.Symlink(lonely, filepath.Join(filepath.Dir(lonely), fullProgram)); err != nil {
+		t.Fatal(err)
+	}
+	copyOf := filepath.Join(w.dir, "lonely", "docker-credential-copy")
+	mustWrite(t, copyOf, data, 0o755)
+	if err := os.Remove(filepath.Join(filepath.Dir(lonely), fullProgram)); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(copyOf, filepath.Join(filepath.Dir(lonely), fullProgram)); err != nil {
+		t.Fatal(err)
+	}
+	cmd = exec.Command(lonely, "get")
+	cmd.Stdin = strings.NewReader("reg.example.com\n")
+	out, err = cmd.Output()
+	if err == nil || !strings.Contains(string(out), "this binary is one too") {
+		t.Fatalf("get handed to a small helper: %v, stdout %q; want it refused", err, out)
 	}
 }
