@@ -92,8 +92,12 @@ func handOffGet(env helperEnv, request []byte, stdout, stderr io.Writer) int {
 	}
 	// argv[0] selects the full binary's helper mode, as the
 	// docker-credential-flux-mirror link to it does.
-	cmd := &exec.Cmd{Path: full, Args: []string{helperProgram, "get"}, Stdin: bytes.NewReader(request), Stdout: stdout, Stderr: stderr,
-		Env: append(os.Environ(), handedOffEnv+"=1")}
+	argv, environ := []string{helperProgram, "get"}, append(os.Environ(), handedOffEnv+"=1")
+	if stdout == os.Stdout && stderr == os.Stderr {
+		// Returns only if the exec failed; then the child below runs it.
+		execHandOff(full, argv, environ, request)
+	}
+	cmd := &exec.Cmd{Path: full, Args: argv, Stdin: bytes.NewReader(request), Stdout: stdout, Stderr: stderr, Env: environ}
 	if err := cmd.Run(); err != nil {
 		var exit *exec.ExitError
 		if errors.As(err, &exit) && exit.ExitCode() > 0 {
