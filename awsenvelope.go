@@ -1,3 +1,5 @@
+//go:build !smallhelper
+
 package main
 
 import (
@@ -11,7 +13,6 @@ import (
 	"net/http"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
@@ -71,25 +72,6 @@ func mintAWSEnvelope(ctx context.Context, audiences []string, now time.Time) (st
 		region = defaultAWSRegion
 	}
 	return signAWSEnvelope(ctx, creds, region, audiences, now)
-}
-
-// checkAWSAudience refuses an audience that would sign like another
-// audience list. SigV4 canonicalises a header's values by trimming them,
-// collapsing runs of spaces and joining them with commas (the AWS SigV4
-// docs, "Create a canonical request"), so ["a,b"] signs as ["a", "b"] and
-// " a" as "a": the registry could not tell which audiences were meant.
-func checkAWSAudience(aud string) error {
-	switch {
-	case strings.Contains(aud, ","):
-		return errors.New("must not contain a comma")
-	case strings.TrimSpace(aud) != aud:
-		return errors.New("must not have surrounding space")
-	case strings.Contains(aud, "  "):
-		return errors.New("must not contain repeated spaces")
-	case strings.ContainsFunc(aud, func(r rune) bool { return r != ' ' && unicode.IsSpace(r) || unicode.IsControl(r) }):
-		return errors.New("must not contain control characters or spaces other than ' '")
-	}
-	return nil
 }
 
 // signAWSEnvelope signs POST https://sts.<region>.amazonaws.com/ at now,

@@ -36,13 +36,12 @@ func commandFlags(cmd string) *flag.FlagSet {
 		return loginFlags(&loginOptions{global: g})
 	case "logout", "status":
 		return hostFlags(cmd, &loginOptions{global: g})
-	case "secret":
-		return secretFlags(&secretOptions{login: loginOptions{global: g}})
 	case "keygen":
 		var dir string
 		return keygenFlags(&dir)
-	case "kubelet-credential-provider":
-		return kubeletFlags(&kubeletOptions{global: g})
+	}
+	if c, ok := findClusterCommand(cmd); ok {
+		return c.flags(g)
 	}
 	return nil
 }

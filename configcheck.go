@@ -6,7 +6,9 @@ package main
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
+	"unicode"
 
 	"github.com/spiffe/go-spiffe/v2/spiffeid"
 )
@@ -294,6 +296,25 @@ func checkSPIFFE(s spiffeFile, d dialect) error {
 		if _, err := spiffeid.TrustDomainFromString(s.TrustDomain); err != nil {
 			return fmt.Errorf("trustDomain %q is not valid: %w", s.TrustDomain, err)
 		}
+	}
+	return nil
+}
+
+// checkAWSAudience refuses an audience that would sign like another
+// audience list. SigV4 canonicalises a header's values by trimming them,
+// collapsing runs of spaces and joining them with commas (the AWS SigV4
+// docs, "Create a canonical request"), so ["a,b"] signs as ["a", "b"] and
+// " a" as "a": the registry could not tell which audiences were meant.
+func checkAWSAudience(aud string) error {
+	switch {
+	case strings.Contains(aud, ","):
+		return errors.New("must not contain a comma")
+	case strings.TrimSpace(aud) != aud:
+		return errors.New("must not have surrounding space")
+	case strings.Contains(aud, "  "):
+		return errors.New("must not contain repeated spaces")
+	case strings.ContainsFunc(aud, func(r rune) bool { return r != ' ' && unicode.IsSpace(r) || unicode.IsControl(r) }):
+		return errors.New("must not contain control characters or spaces other than ' '")
 	}
 	return nil
 }

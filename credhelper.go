@@ -9,6 +9,7 @@ package main
 // crane, helm or flux ask for it.
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -43,6 +44,7 @@ var errNotFound = errors.New(errCredentialsNotFound)
 // that tests choose it.
 type helperEnv struct {
 	getenv     func(string) string
+	environ    func() []string
 	executable func() (string, error)
 	now        func() time.Time
 	// configDir and cacheDir are os.UserConfigDir and os.UserCacheDir.
@@ -53,6 +55,7 @@ type helperEnv struct {
 func osHelperEnv() helperEnv {
 	return helperEnv{
 		getenv:     os.Getenv,
+		environ:    os.Environ,
 		executable: os.Executable,
 		now:        time.Now,
 		configDir:  os.UserConfigDir,
@@ -72,6 +75,11 @@ type helperCredential struct {
 // Every failure is one line on stdout, as the protocol wants; it never
 // holds a secret, because no error of the resolver does.
 func runCredentialHelper(args []string, env helperEnv, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 1 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
+		// docker never sends these; a person trying the helper does.
+		fmt.Fprintln(stdout, helperUsage)
+		return 0
+	}
 	if len(args) != 1 {
 		fmt.Fprintf(stdout, "usage: %s get|store|erase|list|version\n", helperProgram)
 		return 1
@@ -79,13 +87,22 @@ func runCredentialHelper(args []string, env helperEnv, stdin io.Reader, stdout, 
 	var err error
 	switch args[0] {
 	case "get":
-		err = helperGet(env, stdin, stdout)
+		// The request is kept: a get handed to the full binary replays it.
+		request, rerr := io.ReadAll(io.LimitReader(stdin, maxResponseBytes))
+		if rerr != nil {
+			err = fmt.Errorf("read the server URL: %w", rerr)
+			break
+		}
+		err = helperGet(env, bytes.NewReader(request), stdout, stderr)
+		if errors.Is(err, errHandOff) {
+			return handOffGet(env, request, stdout, stderr)
+		}
 	case "store":
 		err = helperStore(stdin, stderr)
 	case "erase":
 		err = helperErase(env, stdin)
 	case "list":
-		err = helperList(env, stdout)
+		err = helperList(env, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, helperProgram, version())
 	default:
@@ -99,17 +116,17 @@ func runCredentialHelper(args []string, env helperEnv, stdin io.Reader, stdout, 
 }
 
 // helperGet answers get: the server URL on stdin, the credential on stdout.
-func helperGet(env helperEnv, stdin io.Reader, stdout io.Writer) error {
+func helperGet(env helperEnv, stdin io.Reader, stdout, stderr io.Writer) error {
 	serverURL, err := readServerURL(stdin)
 	if err != nil {
 		return err
 	}
 	key := helperKey(serverURL)
-	h, err := findHelperHost(env, key)
+	h, err := findHelperHost(env, key, stderr)
 	if err != nil {
 		return err
 	}
-	auth, err := helperResolve(env, h)
+	auth, err := helperResolve(env, h, stderr)
 	if err != nil {
 		return fmt.Errorf("host %q: %w", h.host.Host, err)
 	}
@@ -140,13 +157,13 @@ func helperErase(env helperEnv, stdin io.Reader) error {
 }
 
 // helperList answers list: each registered host's key and username.
-func helperList(env helperEnv, stdout io.Writer) error {
+func helperList(env helperEnv, stdout, stderr io.Writer) error {
 	list := map[string]string{}
 	paths := map[string][]string{}
 	if p := env.getenv("FLUX_MIRROR_CONFIG"); p != "" {
 		paths[p] = nil
 	} else {
-		regs, err := readRegistrations(env)
+		regs, err := registrationsForHelper(env, stderr)
 		if err != nil {
 			return err
 		}
@@ -189,13 +206,15 @@ func readServerURL(stdin io.Reader) (string, error) {
 // ConvertToHostname reads it (a scheme and a path are dropped: host,
 // https://host and https://host/v2/ are one host), with every Docker Hub
 // form, https://index.docker.io/v1/ included, mapped to dockerHubKey.
+//
+// A URL with "://" that yields no host is read up to its first "/", as
+// docker does: evil.example/x://reg.example.com is evil.example, never the
+// second host it names, so that host's credential never goes to the first.
 func helperKey(serverURL string) string {
 	host := serverURL
 	if strings.Contains(host, "://") {
 		if u, err := url.Parse(host); err == nil && u.Host != "" {
 			host = u.Host
-		} else {
-			_, host, _ = strings.Cut(host, "://")
 		}
 	}
 	host, _, _ = strings.Cut(host, "/")
@@ -208,30 +227,61 @@ type helperHost struct {
 	cfg        *config
 	host       hostConfig
 	configPath string
+	// registered is the config path the registration file gave for the
+	// host, empty when the config came from elsewhere.
+	registered string
+}
+
+// stillRegistered reports whether h's registration is unchanged: a get
+// that minted while logout ran must not cache what it minted.
+func (h helperHost) stillRegistered(env helperEnv) bool {
+	if h.registered == "" {
+		return true
+	}
+	regs, err := readRegistrations(env)
+	return err == nil && regs[registryKey(h.host.Host)] == h.registered
+}
+
+// registrationsForHelper reads the registration file for get and list. One
+// that is not ours alone is not used: a warning, and no host registered.
+func registrationsForHelper(env helperEnv, stderr io.Writer) (map[string]string, error) {
+	regs, err := readRegistrations(env)
+	if _, ok := errors.AsType[*notPrivateError](err); ok {
+		fmt.Fprintf(stderr, "%s: warning: helper registrations not used: %v\n", helperProgram, err)
+		return map[string]string{}, nil
+	}
+	return regs, err
 }
 
 // findHelperHost loads the config that serves key ($FLUX_MIRROR_CONFIG,
 // else the one login --helper registered for key, else the executable's
-// .config) and finds key's host in it. A key no config serves is
+// .config, flux-mirror.config for the small helper) and finds key's host in it. A key no config serves is
 // errNotFound, so that docker goes on anonymously.
-func findHelperHost(env helperEnv, key string) (helperHost, error) {
+func findHelperHost(env helperEnv, key string, stderr io.Writer) (helperHost, error) {
 	path := env.getenv("FLUX_MIRROR_CONFIG")
+	registered := ""
 	if path == "" {
-		regs, err := readRegistrations(env)
+		regs, err := registrationsForHelper(env, stderr)
 		if err != nil {
 			return helperHost{}, err
 		}
-		path = regs[key]
+		path, registered = regs[key], regs[key]
 	}
 	if path == "" {
 		exe, err := env.executable()
-		if err != nil {
-			return helperHost{}, errNotFound
+		if err == nil {
+			// The small helper (docker-credential-flux-mirror) reads the
+			// config of flux-mirror beside it, as the full binary would.
+			path = filepath.Join(filepath.Dir(exe), strings.TrimPrefix(filepath.Base(exe), helperPrefix)+".config")
+			_, err = os.Stat(path)
 		}
-		path = exe + ".config"
-		if _, err := os.Stat(path); err != nil {
-			// Nothing registered and no config beside the binary: this
-			// helper serves no host at all.
+		if err != nil {
+			// Nothing registered and no config beside the binary. docker
+			// goes on anonymously at not-found and shows nothing, so say
+			// where we looked: a get run with another HOME or XDG folder
+			// than login --helper was is the usual cause.
+			regPath, _ := registrationPath(env)
+			fmt.Fprintf(stderr, "%s: %s is not registered in %s (run flux-mirror login --helper with the same HOME and XDG_CONFIG_HOME, or set FLUX_MIRROR_CONFIG)\n", helperProgram, key, regPath)
 			return helperHost{}, errNotFound
 		}
 	}
@@ -247,7 +297,7 @@ func findHelperHost(env helperEnv, key string) (helperHost, error) {
 	if err != nil {
 		return helperHost{}, err
 	}
-	return helperHost{cfg: cfg, host: h, configPath: abs}, nil
+	return helperHost{cfg: cfg, host: h, configPath: abs, registered: registered}, nil
 }
 
 // loadConfigAt loads the config at path the way login -f path does, with
@@ -268,7 +318,7 @@ func checkHelperHost(h hostConfig) error {
 
 // helperResolve obtains h's credential under the helper's deadline,
 // through the token cache when its source mints.
-func helperResolve(env helperEnv, h helperHost) (hostAuth, error) {
+func helperResolve(env helperEnv, h helperHost, stderr io.Writer) (hostAuth, error) {
 	if err := checkHelperHost(h.host); err != nil {
 		return hostAuth{}, err
 	}
@@ -292,8 +342,19 @@ func helperResolve(env helperEnv, h helperHost) (hostAuth, error) {
 		}
 		return r.auth, r.err
 	}
-	if !mintsToken(h.host) || env.getenv("FLUX_MIRROR_NO_CACHE") == "1" {
+	noCache := env.getenv("FLUX_MIRROR_NO_CACHE") == "1"
+	if !mintsInProcess && needsFullBinary(h) {
+		// The small helper answers from the cache or not at all: the full
+		// binary mints (and caches) under the same lock and rules.
+		if mintsToken(h.host) && !noCache {
+			if a, ok := peekCachedToken(env, h); ok {
+				return a, nil
+			}
+		}
+		return hostAuth{}, errHandOff
+	}
+	if !mintsToken(h.host) || noCache {
 		return mint()
 	}
-	return cachedResolve(env, h, mint)
+	return cachedResolve(env, h, stderr, mint)
 }

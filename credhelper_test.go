@@ -35,6 +35,13 @@ func TestHelperKey(t *testing.T) {
 		{"docker.io", dockerHubKey},
 		{"registry-1.docker.io", dockerHubKey},
 		{"https://[::1]:5000/v2/", "[::1]:5000"},
+		// A server URL that names two hosts is read as docker reads it,
+		// and never as the second host.
+		{"evil.example/x://reg.example.com", "evil.example"},
+		{"evil.example/https://reg.example.com/v2/", "evil.example"},
+		{"evil.example:5000/a://reg.example.com", "evil.example:5000"},
+		{"https://reg.example.com@evil.example/", "evil.example"},
+		{"https://evil.example/https://reg.example.com", "evil.example"},
 	}
 	for _, tt := range tests {
 		if got := helperKey(tt.serverURL); got != tt.want {
@@ -87,8 +94,9 @@ func newHelperWorld(t *testing.T) *helperWorld {
 	t.Setenv("XDG_CACHE_HOME", w.cacheDir)
 	t.Setenv("DOCKER_CONFIG", filepath.Join(w.dir, "docker"))
 	t.Setenv("PATH", filepath.Join(w.dir, "bin"))
-	for _, name := range append(identityEnv(), "FLUX_MIRROR_CONFIG", "FLUX_MIRROR_NO_CACHE", "FLUX_MIRROR_TIMEOUT",
-		"DOCKER_AUTH_CONFIG", "REGISTRY_AUTH_FILE", "XDG_RUNTIME_DIR") {
+	clearIdentityEnv(t)
+	for _, name := range []string{"FLUX_MIRROR_CONFIG", "FLUX_MIRROR_NO_CACHE", "FLUX_MIRROR_TIMEOUT",
+		"DOCKER_AUTH_CONFIG", "REGISTRY_AUTH_FILE", "XDG_RUNTIME_DIR"} {
 		t.Setenv(name, "")
 	}
 	t.Setenv("HOME", home)
@@ -97,6 +105,16 @@ func newHelperWorld(t *testing.T) *helperWorld {
 		t.Fatal(err)
 	}
 	return w
+}
+
+// clearIdentityEnv empties every variable that goes into a cache key, so
+// that only what the test sets decides the identity.
+func clearIdentityEnv(t *testing.T) {
+	for _, kv := range os.Environ() {
+		if name, _, _ := strings.Cut(kv, "="); isIdentityEnv(name) {
+			t.Setenv(name, "")
+		}
+	}
 }
 
 // env is helper mode's environment with the world's clock.
@@ -133,13 +151,10 @@ func (w *helperWorld) get(t *testing.T, serverURL string) (int, string, string) 
 	return code, stdout.String(), stderr.String()
 }
 
-// linkHelper puts a docker-credential-flux-mirror link to this test binary
-// on the world's PATH; TestMain runs it as the helper.
-func (w *helperWorld) linkHelper(t *testing.T) string {
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
+// linkHelper puts a docker-credential-flux-mirror link to exe on the
+// world's PATH: this test binary, which TestMain runs as the helper, or
+// the small helper (helperBinaries).
+func (w *helperWorld) linkHelper(t *testing.T, exe string) string {
 	link := filepath.Join(w.dir, "bin", helperProgram)
 	if err := os.Symlink(exe, link); err != nil {
 		t.Fatal(err)
@@ -272,13 +287,21 @@ func TestHelperCachesOnlyKnownExpiry(t *testing.T) {
 
 // TestHelperColdCacheMintsOnce runs 16 helper processes at once on a cold
 // cache: the entry's lock makes one mint and the others read its token.
+// Run against both helpers: the small one hands each miss to the full
+// binary, and those runs share the lock.
 func TestHelperColdCacheMintsOnce(t *testing.T) {
+	for name, exe := range helperBinaries(t) {
+		t.Run(name, func(t *testing.T) { testColdCacheMintsOnce(t, exe) })
+	}
+}
+
+func testColdCacheMintsOnce(t *testing.T, exe string) {
 	w := newHelperWorld(t)
 	w.writeConfig(t, actionsConfig)
 	token := expiringJWT(t, time.Now().Add(time.Hour))
 	// The delay keeps the first mint in flight while the others start.
 	mints := startActionsFake(t, token, 300*time.Millisecond)
-	helper := w.linkHelper(t)
+	helper := w.linkHelper(t, exe)
 	var wg sync.WaitGroup
 	errs := make(chan string, 16)
 	for range 16 {
@@ -323,15 +346,21 @@ func TestHelperGetTimeout(t *testing.T) {
 // takes only unexpired 3s JWTs as Basic passwords, a push, a wait past the
 // JWT's expiry, and a second push with the same keychain, which succeeds
 // because the helper signed a fresh JWT. A signed JWT never goes to the
-// cache.
+// cache. Run against both helpers.
 func TestHelperPushPastExpiry(t *testing.T) {
+	for name, exe := range helperBinaries(t) {
+		t.Run(name, func(t *testing.T) { testPushPastExpiry(t, exe) })
+	}
+}
+
+func testPushPastExpiry(t *testing.T, exe string) {
 	rt := newRoundTrip(t, time.Now)
 	w := &helperWorld{dir: rt.dir}
 	home := os.Getenv("HOME")
 	t.Setenv("XDG_CACHE_HOME", filepath.Join(home, ".cache"))
 	t.Setenv("FLUX_MIRROR_NO_CACHE", "")
 	t.Setenv("FLUX_MIRROR_TIMEOUT", "")
-	w.linkHelper(t)
+	w.linkHelper(t, exe)
 
 	var mu sync.Mutex
 	var passwords []string

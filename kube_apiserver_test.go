@@ -20,7 +20,6 @@ import (
 	"strings"
 	"sync"
 	"syscall"
-	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -103,14 +102,6 @@ func stopKube() {
 	if c := kube.cluster; c != nil {
 		c.stop()
 	}
-}
-
-// kubeStoppingM runs the tests, then stops the API server they started.
-type kubeStoppingM struct{ m *testing.M }
-
-func (k kubeStoppingM) Run() int {
-	defer stopKube()
-	return k.m.Run()
 }
 
 func startKube(bin string) (*kubeCluster, error) {

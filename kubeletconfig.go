@@ -1,3 +1,5 @@
+//go:build !smallhelper
+
 package main
 
 // kubelet-credential-provider --print-config: the kubelet's

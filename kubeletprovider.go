@@ -1,3 +1,5 @@
+//go:build !smallhelper
+
 package main
 
 // Kubelet mode: flux-mirror kubelet-credential-provider is an image
@@ -34,17 +36,6 @@ const (
 	// of the registry: a config host's credential is the registry's.
 	cacheKeyRegistry = "Registry"
 )
-
-// kubeletSource is the credential source (credential.provider) that is
-// the ServiceAccount token the kubelet puts in the request (KEP-4412,
-// beta in Kubernetes 1.34).
-const kubeletSource = "kubelet"
-
-// kubeletUsernameAnnotation is the ServiceAccount annotation that gives
-// the username of a kubelet-source host whose config sets none: the
-// kubelet passes it in the request when the provider's tokenAttributes
-// name it (--print-config does).
-const kubeletUsernameAnnotation = "mirror.plugin.fluxcd.io/username"
 
 // kubeletRequest is credentialprovider.kubelet.k8s.io/v1
 // CredentialProviderRequest.
@@ -262,22 +253,4 @@ func kubeletCacheDuration(h hostConfig, expiresAt, mintedAt, now time.Time) stri
 		return "0s"
 	}
 	return ""
-}
-
-// kubeletTokenKey carries the request's ServiceAccount token to the
-// resolver on a context.
-type kubeletTokenKey struct{}
-
-func withKubeletToken(ctx context.Context, token string) context.Context {
-	return context.WithValue(ctx, kubeletTokenKey{}, token)
-}
-
-// kubeletToken is the ServiceAccount token the kubelet sent. Outside the
-// plugin there is none, and the source has nothing to give.
-func kubeletToken(ctx context.Context) (string, error) {
-	token, ok := ctx.Value(kubeletTokenKey{}).(string)
-	if !ok || token == "" {
-		return "", errors.New("the pod's ServiceAccount token exists only when the kubelet runs flux-mirror kubelet-credential-provider; login, the credential helper and secret cannot use this host (see docs/kubelet.md)")
-	}
-	return token, nil
 }

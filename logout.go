@@ -27,7 +27,7 @@ func runLogout(g globalOptions, args []string, stdin io.Reader, stdout, stderr i
 			reports[i].Status, reports[i].Reason = statusSkipped, reasonNoCredential
 			continue
 		}
-		if ok, err := eraseHelperHost(store, reports[i].Key); ok {
+		if ok, err := eraseHelperHost(store, reports[i].Key, stderr); ok {
 			if err != nil {
 				reports[i].Status, reports[i].Error = statusFailed, oneLineError(err).Error()
 			} else {

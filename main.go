@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -144,34 +143,6 @@ Example:
     ✔ private key set written to: keys/privkey.json
     ✔ public key set written to: keys/pubkey.json`
 
-func main() {
-	// A run lasts milliseconds. With Go's default GOGC the collector
-	// would start mid-login to reclaim a few MB that exit reclaims anyway,
-	// marking the whole heap the dependencies built at init (SPEC 10). At
-	// 400 the heap may grow to five times its live size first, which a
-	// config of thousands of hosts still keeps to tens of MB. A GOGC set
-	// by the user wins.
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(400)
-	}
-	os.Exit(runAs(os.Args[0], os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
-}
-
-// runAs is run, unless the program runs as docker-credential-flux-mirror
-// (a link to this binary, which is how docker finds a credential helper):
-// then it speaks the credential helper protocol instead.
-func runAs(argv0 string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	if strings.TrimSuffix(filepath.Base(argv0), ".exe") == helperProgram {
-		if len(args) == 1 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
-			// docker never sends these; a person trying the helper does.
-			fmt.Fprintln(stdout, helperUsage)
-			return 0
-		}
-		return runCredentialHelper(args, osHelperEnv(), stdin, stdout, stderr)
-	}
-	return run(args, stdin, stdout, stderr)
-}
-
 // globalOptions are the flags accepted before or after the command name.
 type globalOptions struct {
 	timeout    time.Duration
@@ -242,12 +213,8 @@ func runCommand(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 		return runLogout(g, args, stdin, stdout, stderr)
 	case "status":
 		return runStatus(g, args, stdin, stdout, stderr)
-	case "secret":
-		return runSecret(g, args, stdin, stdout, stderr)
 	case "keygen":
 		return runKeygen(args, stdout)
-	case "kubelet-credential-provider":
-		return runKubeletProvider(g, args, stdin, stdout, stderr)
 	case "version":
 		fs := flag.NewFlagSet("version", flag.ContinueOnError)
 		if err := parseCommand(fs, args, "Usage:\n    flux-mirror version", stdout); err != nil {
@@ -262,8 +229,21 @@ func runCommand(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 	case completeCommand:
 		return runComplete(g, args, stdout)
 	default:
+		if c, ok := findClusterCommand(cmd); ok {
+			return c.run(g, args, stdin, stdout, stderr)
+		}
 		return usagef("unknown command %q", cmd)
 	}
+}
+
+// clusterCommand is a command that takes credentials into Kubernetes
+// (secret, kubelet-credential-provider). They link client-go and an image
+// reference parser, which the small helper leaves out: findClusterCommand
+// knows them in the full build only (clustercommands.go).
+type clusterCommand struct {
+	run   func(g globalOptions, args []string, stdin io.Reader, stdout, stderr io.Writer) error
+	usage string
+	flags func(g globalOptions) *flag.FlagSet
 }
 
 func runHelp(args []string, stdout io.Writer) error {
@@ -282,17 +262,17 @@ func runHelp(args []string, stdout io.Writer) error {
 			text = logoutUsage
 		case "status":
 			text = statusUsage
-		case "secret":
-			text = secretUsage
 		case "keygen":
 			text = keygenUsage
-		case "kubelet-credential-provider":
-			text = kubeletUsage
 		case "completion":
 			text = completionUsage
 		case "version", "help":
 		default:
-			return usagef("unknown command %q", args[0])
+			c, ok := findClusterCommand(args[0])
+			if !ok {
+				return usagef("unknown command %q", args[0])
+			}
+			text = c.usage
 		}
 	}
 	fmt.Fprintln(stdout, text)

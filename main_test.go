@@ -14,18 +14,44 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
+// handOffLogEnv names a file the test binary, run as the full binary's
+// helper, appends a line to at each run.
+const handOffLogEnv = "FLUX_MIRROR_TEST_HANDOFF_LOG"
+
 // update rewrites golden files and the expectations in testscript files
 // whose cmp fails: go test -update.
 var update = flag.Bool("update", false, "update golden files")
+
+// cleanupAfter runs the tests, then stops or removes what they started
+// once for the whole run: the test API server and the small helper's build.
+type cleanupAfter struct{ m *testing.M }
+
+func (c cleanupAfter) Run() int {
+	defer stopKube()
+	defer func() {
+		if smallBuild.dir != "" {
+			os.RemoveAll(smallBuild.dir)
+		}
+	}()
+	return c.m.Run()
+}
 
 func TestMain(m *testing.M) {
 	// Helper mode is picked by the program's name, which testscript.Main
 	// would take for a test run: a link named docker-credential-flux-mirror
 	// to this binary runs the tool directly.
 	if filepath.Base(os.Args[0]) == helperProgram {
+		if log := os.Getenv(handOffLogEnv); log != "" {
+			// TestSmallHelperHandOff counts the runs of the full binary.
+			f, err := os.OpenFile(log, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+			if err == nil {
+				fmt.Fprintln(f, strings.Join(os.Args, " "))
+				f.Close()
+			}
+		}
 		mainRecordingOutput()
 	}
-	testscript.Main(kubeStoppingM{m}, map[string]func(){
+	testscript.Main(cleanupAfter{m}, map[string]func(){
 		"flux-mirror": mainRecordingOutput,
 		"keychain":    keychainMain,
 	})
@@ -68,6 +94,9 @@ func setupScript(env *testscript.Env) error {
 	// A script that needs an exact PATH builds it from $CMDBIN, which holds
 	// only flux-mirror.
 	env.Setenv("CMDBIN", commands)
+	// The helper a script links as docker-credential-flux-mirror: this
+	// binary, or the small helper in TestScriptsSmallHelper.
+	env.Setenv("HELPERBIN", filepath.Join(commands, "flux-mirror"))
 	env.Setenv(outputLogEnv, filepath.Join(work, outputLogName))
 	if err := watchForSecrets(env); err != nil {
 		return err

@@ -1,3 +1,5 @@
+//go:build !smallhelper
+
 package main
 
 import (
@@ -34,14 +36,6 @@ const (
 // SPIFFE Workload Endpoint specification:
 // https://github.com/spiffe/spiffe/blob/main/standards/SPIFFE_Workload_Endpoint.md#4-locating-the-endpoint
 const envSPIFFESocket = "SPIFFE_ENDPOINT_SOCKET"
-
-const (
-	// maxResponseBytes bounds what is read of an identity endpoint's answer.
-	maxResponseBytes = 1 << 20
-	// maxErrorBodyBytes bounds how much of a failed answer goes into an
-	// error (see redact.go).
-	maxErrorBodyBytes = maxForeignBodyBytes
-)
 
 // mintToken obtains a token for audiences from the ambient identity named
 // by provider (github, forgejo, gcp, azure, aws, jwt-svid). audienceSet says
@@ -233,22 +227,4 @@ func untilDone(ctx context.Context, what string, mint func() (string, time.Time,
 	case <-ctx.Done():
 		return "", time.Time{}, fmt.Errorf("%s: %w", what, ctx.Err())
 	}
-}
-
-// errorBody returns the start of a failed answer's body on one line, for
-// an error message.
-func errorBody(body io.Reader) string {
-	data, _ := io.ReadAll(io.LimitReader(body, maxErrorBodyBytes+1))
-	cut := len(data) > maxErrorBodyBytes
-	if cut {
-		data = data[:maxErrorBodyBytes]
-	}
-	text := strings.Join(strings.Fields(strings.ToValidUTF8(string(data), "\uFFFD")), " ")
-	if cut {
-		return text + " …"
-	}
-	if text == "" {
-		return "(empty body)"
-	}
-	return text
 }

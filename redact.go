@@ -285,3 +285,29 @@ func hasAnySuffix(s string, suffixes ...string) bool {
 	}
 	return false
 }
+
+const (
+	// maxResponseBytes bounds what is read of an identity endpoint's answer.
+	maxResponseBytes = 1 << 20
+	// maxErrorBodyBytes bounds how much of a failed answer goes into an
+	// error (see redact.go).
+	maxErrorBodyBytes = maxForeignBodyBytes
+)
+
+// errorBody returns the start of a failed answer's body on one line, for
+// an error message.
+func errorBody(body io.Reader) string {
+	data, _ := io.ReadAll(io.LimitReader(body, maxErrorBodyBytes+1))
+	cut := len(data) > maxErrorBodyBytes
+	if cut {
+		data = data[:maxErrorBodyBytes]
+	}
+	text := strings.Join(strings.Fields(strings.ToValidUTF8(string(data), "\uFFFD")), " ")
+	if cut {
+		return text + " …"
+	}
+	if text == "" {
+		return "(empty body)"
+	}
+	return text
+}

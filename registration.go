@@ -28,48 +28,78 @@ func registrationPath(env helperEnv) (string, error) {
 	return filepath.Join(base, cacheFolderName, registrationFileName), nil
 }
 
+// corruptRegistrationsError is a registration file that is not a JSON
+// object of strings: get reports it, login --helper rewrites it.
+type corruptRegistrationsError struct{ path string }
+
+func (e *corruptRegistrationsError) Error() string {
+	return fmt.Sprintf("%s is corrupt (not a JSON object of strings): run flux-mirror login --helper to rewrite it", e.path)
+}
+
 // readRegistrations reads the registration file; a missing one is empty.
+// A file or folder that is not ours alone is a notPrivateError: whoever
+// could write it would choose the config a get mints from.
 func readRegistrations(env helperEnv) (map[string]string, error) {
 	path, err := registrationPath(env)
 	if err != nil {
 		return nil, err
 	}
-	return readRegistrationFile(path)
-}
-
-func readRegistrationFile(path string) (map[string]string, error) {
-	regs := map[string]string{}
-	data, err := os.ReadFile(path)
+	dir, err := openPrivateDir(filepath.Dir(path), false)
 	if errors.Is(err, fs.ErrNotExist) {
-		return regs, nil
+		return map[string]string{}, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("reading the helper registrations: %w", err)
+		return nil, err
+	}
+	defer dir.close()
+	regs, _, err := readRegistrationFile(dir, registrationFileName)
+	return regs, err
+}
+
+// readRegistrationFile reads name in dir, and returns what it read too.
+func readRegistrationFile(dir *privateDir, name string) (map[string]string, []byte, error) {
+	regs := map[string]string{}
+	data, err := dir.readFile(name)
+	if errors.Is(err, fs.ErrNotExist) {
+		return regs, nil, nil
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading the helper registrations: %w", err)
 	}
 	if err := json.Unmarshal(data, &regs); err != nil {
-		return nil, fmt.Errorf("%s: not a JSON object of strings", path)
+		return nil, data, &corruptRegistrationsError{dir.join(name)}
 	}
-	return regs, nil
+	return regs, data, nil
 }
 
 // updateRegistrations applies change to the registration file under its
 // lock, re-reading it first so that registrations made by other configs
-// and other processes are kept, and writes it atomically, 0600.
-func updateRegistrations(env helperEnv, change func(map[string]string)) error {
+// and other processes are kept, and writes it atomically, 0600. A corrupt
+// file is started afresh, its bytes kept beside it as .corrupt.
+func updateRegistrations(env helperEnv, stderr io.Writer, change func(map[string]string)) error {
 	path, err := registrationPath(env)
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return fmt.Errorf("creating the user config folder: %w", err)
+	dir, err := openPrivateDir(filepath.Dir(path), true)
+	if err != nil {
+		return fmt.Errorf("the helper registrations: %w", err)
 	}
+	defer dir.close()
 	// Another login --helper or logout holds it only for a read and a write.
-	lock, err := lockConfig(path, nil, defaultHelperTimeout)
+	lock, err := dir.lock(registrationFileName+lockSuffix, defaultHelperTimeout)
 	if err != nil {
 		return fmt.Errorf("locking the helper registrations: %w", err)
 	}
 	defer unlockFile(lock)
-	regs, err := readRegistrationFile(path)
+	regs, old, err := readRegistrationFile(dir, registrationFileName)
+	if _, ok := errors.AsType[*corruptRegistrationsError](err); ok {
+		if err := dir.writeFile(registrationFileName+".corrupt", old); err != nil {
+			return fmt.Errorf("keeping a copy of the corrupt %s: %w", path, err)
+		}
+		fmt.Fprintf(stderr, "! %s was corrupt: rewriting it; its old bytes are in %s.corrupt\n", path, path)
+		regs, err = map[string]string{}, nil
+	}
 	if err != nil {
 		return err
 	}
@@ -78,7 +108,7 @@ func updateRegistrations(env helperEnv, change func(map[string]string)) error {
 	if err != nil {
 		return err
 	}
-	if err := writeConfigFile(path, data, os.Rename); err != nil {
+	if err := dir.writeFile(registrationFileName, data); err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
 	return nil
@@ -138,7 +168,7 @@ func storeHelperResults(results []hostResult, reports []hostReport, o loginOptio
 	defer store.close()
 	// The registration goes first: alone it changes nothing docker reads.
 	env := osHelperEnv()
-	err = updateRegistrations(env, func(regs map[string]string) {
+	err = updateRegistrations(env, stderr, func(regs map[string]string) {
 		for _, r := range results {
 			if !r.skipped {
 				regs[registryKey(r.host.Host)] = configPath
@@ -153,8 +183,10 @@ func storeHelperResults(results []hostResult, reports []hostReport, o loginOptio
 			continue
 		}
 		key := registryKey(r.host.Host)
-		store.cfg.setCredHelper(key, helperName)
-		store.cfg.scrubAuth(key)
+		for _, k := range credHelperKeys(key) {
+			store.cfg.setCredHelper(k, helperName)
+			store.cfg.scrubAuth(k)
+		}
 		// A token cached for the host came from an older config.
 		dropCachedTokens(env, key)
 		reports[i].setDestination(dest)
@@ -169,7 +201,7 @@ func storeHelperResults(results []hostResult, reports []hostReport, o loginOptio
 		return err
 	}
 	if _, err := exec.LookPath(helperProgram); err != nil {
-		fmt.Fprintf(stderr, "! %s is not on PATH, so docker cannot run it; link it with:\n    ln -s \"$(command -v flux-mirror)\" /usr/local/bin/%s\n", helperProgram, helperProgram)
+		fmt.Fprintf(stderr, "! %s is not on PATH, so docker cannot run it: install the release archive's %s (the small helper) beside flux-mirror, or link it with:\n    ln -s \"$(command -v flux-mirror)\" /usr/local/bin/%s\n", helperProgram, helperProgram, helperProgram)
 	}
 	return nil
 }
@@ -177,17 +209,32 @@ func storeHelperResults(results []hostResult, reports []hostReport, o loginOptio
 // eraseHelperHost is logout for a host registered with login --helper:
 // its credHelpers entry, its registration and its cached tokens go. It
 // reports whether key was such a host.
-func eraseHelperHost(store *dockerStore, key string) (bool, error) {
+func eraseHelperHost(store *dockerStore, key string, stderr io.Writer) (bool, error) {
 	if store.cfg.credHelpers[key] != helperName {
 		return false, nil
 	}
-	store.cfg.deleteCredHelper(key)
+	for _, k := range credHelperKeys(key) {
+		if store.cfg.credHelpers[k] == helperName {
+			store.cfg.deleteCredHelper(k)
+		}
+	}
 	delete(store.cfg.auths, key)
 	env := osHelperEnv()
-	if err := updateRegistrations(env, func(regs map[string]string) { delete(regs, key) }); err != nil {
+	if err := updateRegistrations(env, stderr, func(regs map[string]string) { delete(regs, key) }); err != nil {
 		return true, err
 	}
 	return true, dropCachedTokens(env, key)
+}
+
+// credHelperKeys are the credHelpers keys login --helper writes for key:
+// key itself, the one docker reads, and for Docker Hub also "docker.io",
+// the one containers/image (podman, skopeo, buildah) looks up
+// (containers/image pkg/docker/config getCredentialsWithHomeDir).
+func credHelperKeys(key string) []string {
+	if key == dockerHubKey {
+		return []string{key, "docker.io"}
+	}
+	return []string{key}
 }
 
 // checkHelperResults fails every resolved host the helper could not serve.

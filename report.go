@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,10 +10,6 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
-
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
-	"golang.org/x/oauth2"
 )
 
 // This file holds every rule about what login and logout print. A secret is
@@ -354,32 +349,11 @@ func printJSON(reports []hostReport, dryRun bool, stdout, stderr io.Writer) erro
 // oneLineError puts a host's error on the one line its failure gets on
 // stderr and in JSON, under the rule of redact.go for the text of SDKs,
 // servers and helpers it quotes: every host failure passes through here.
-// The Azure SDK's response error spans a dozen lines with rulers: it
-// becomes the request, the status and a bounded excerpt of the body the
-// registry answered; oauth2's "...\nResponse: <body>" becomes its status
-// and such an excerpt. Other lines are joined with "; ".
+// An SDK's error is first made short (translateSDKError); other lines are
+// joined with "; ".
 func oneLineError(err error) error {
 	text := err.Error()
-	var re *azcore.ResponseError
-	if errors.As(err, &re) && re.RawResponse != nil {
-		msg := re.RawResponse.Status
-		if req := re.RawResponse.Request; req != nil {
-			msg = fmt.Sprintf("%s %s://%s%s: %s", req.Method, req.URL.Scheme, req.URL.Host, req.URL.EscapedPath(), msg)
-		}
-		if body, _ := runtime.Payload(re.RawResponse); len(bytes.TrimSpace(body)) > 0 {
-			msg += ": " + errorBody(bytes.NewReader(body))
-		}
-		// Keep the context the error was wrapped in around it.
-		text = strings.Replace(text, re.Error(), msg, 1)
-	}
-	var oe *oauth2.RetrieveError
-	if errors.As(err, &oe) && oe.Response != nil {
-		msg := "oauth2: cannot fetch token: " + oe.Response.Status
-		if len(bytes.TrimSpace(oe.Body)) > 0 {
-			msg += ": " + errorBody(bytes.NewReader(oe.Body))
-		}
-		text = strings.Replace(text, oe.Error(), msg, 1)
-	}
+	text = translateSDKError(err, text)
 	text = controllerWords.Replace(text)
 	if strings.Contains(text, "\n") {
 		var lines []string

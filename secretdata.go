@@ -1,3 +1,5 @@
+//go:build !smallhelper
+
 package main
 
 // What `secret` writes: the kubernetes.io/dockerconfigjson Secret built

@@ -1,3 +1,5 @@
+//go:build !smallhelper
+
 package main
 
 // What secret prints: the hosts' lines as login prints them, a line per

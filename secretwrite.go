@@ -1,3 +1,5 @@
+//go:build !smallhelper
+
 package main
 
 import (

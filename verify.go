@@ -1,3 +1,5 @@
+//go:build !smallhelper
+
 package main
 
 // login --verify: authenticate each resolved credential against its

@@ -1,3 +1,5 @@
+//go:build !smallhelper
+
 package main
 
 // Where login --verify may send a credential over plain http: docker's

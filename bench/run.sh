@@ -10,6 +10,13 @@
 #   (f) a credential helper `get` of a provider host from a warm cache
 #   (g) `docker-credential-ecr-login get` (v0.13.0) from a warm cache
 #   (h) a credential helper `get` of a static host, never cached
+#   (s) the small docker-credential-flux-mirror's `get` from a warm cache
+#   (m) a cache miss through the small helper's hand-off to flux-mirror,
+#       paired with (n), the same miss minted by flux-mirror directly
+#
+# The small helper (issue 17): (s)/(g) <= 0.8, (s)-(d) <= 3 ms, and
+# (m)-(n), the hand-off, <= 5 ms; all from paired rounds, with quartiles,
+# peak RSS and sizes.
 #
 # Goals: (b)/(a) >= 40, our own per-run work, (e)-(c), <= 5 ms, and a
 # cached helper get, (f)-(c), <= 5 ms (issue 9); (g)/(f) is printed. The
@@ -102,9 +109,16 @@ GOBIN="$tmp/bin" go install "github.com/google/go-containerregistry/cmd/crane@$c
 # The credential helpers live outside PATH and are named by absolute path:
 # (a) and (e) must not find them.
 mkdir "$tmp/helpers"
-echo "bench: building docker-credential-ecr-login $ecr_login_version" >&2
-GOBIN="$tmp/helpers" go install "github.com/awslabs/amazon-ecr-credential-helper/ecr-login/cli/docker-credential-ecr-login@$ecr_login_version"
+echo "bench: building docker-credential-ecr-login $ecr_login_version (.ci/tools)" >&2
+tools=$(bash "$repo/.ci/tools" ecr-login) || die "building docker-credential-ecr-login failed"
+ln -s "$tools/docker-credential-ecr-login" "$tmp/helpers/docker-credential-ecr-login"
 ln -s "$tmp/flux-mirror" "$tmp/helpers/docker-credential-flux-mirror"
+# The small helper, with flux-mirror beside it as in a release archive: it
+# hands every mint to that binary.
+echo "bench: building the small docker-credential-flux-mirror" >&2
+mkdir "$tmp/small"
+(cd "$repo" && go build -trimpath -tags smallhelper -o "$tmp/small/docker-credential-flux-mirror" .)
+ln -s "$tmp/flux-mirror" "$tmp/small/flux-mirror"
 
 # A stand-in for the GitHub Actions ID token endpoint, stdlib only: it
 # answers every request with {"value": <a JWT valid for an hour>}. It only
@@ -334,6 +348,9 @@ env -i "${helperenv[@]}" "$tmp/helpers/docker-credential-flux-mirror" get <"$tmp
 	die "the cached get of the provider host failed (did it try to mint?)"
 env -i "${ecrenv[@]}" "$tmp/helpers/docker-credential-ecr-login" get <"$tmp/get-ecr" | grep -q '"Secret":"tok-ecr"' ||
 	die "docker-credential-ecr-login did not answer from its warm cache"
+# The fake is down: a small helper that handed off would fail here.
+env -i "${helperenv[@]}" "$tmp/small/docker-credential-flux-mirror" get <"$tmp/get-provider" | grep -q '"Username":"ci"' ||
+	die "the small helper's cached get failed (did it hand off?)"
 
 # getloop RUNS INPUT CMD...: timeloop for a helper get with INPUT on stdin.
 getloop() {
@@ -361,12 +378,14 @@ measure_get() {
 measure_get f helperenv "$tmp/get-provider" "$tmp/helpers/docker-credential-flux-mirror" get
 measure_get g ecrenv "$tmp/get-ecr" "$tmp/helpers/docker-credential-ecr-login" get
 measure_get h helperenv "$tmp/get-static" "$tmp/helpers/docker-credential-flux-mirror" get
+measure_get s helperenv "$tmp/get-provider" "$tmp/small/docker-credential-flux-mirror" get
 
-# getpairs ROUNDS FM HELPER INPUT ECR ECRINPUT: (c), (f) and (g) in turn,
-# ROUNDS times after two warm-up rounds, each round's three wall times in
-# microseconds. The ECR helper's variables are set on its command alone.
+# getpairs ROUNDS FM HELPER INPUT ECR ECRINPUT BASELINE SMALL: (c), (f),
+# (g), (d) and (s) in turn, ROUNDS times after two warm-up rounds, each
+# round's five wall times in microseconds. The ECR helper's variables are
+# set on its command alone.
 getpairs() {
-	local rounds=$1 fm=$2 helper=$3 input=$4 ecr=$5 ecrinput=$6 i t0 t1 t2 t3
+	local rounds=$1 fm=$2 helper=$3 input=$4 ecr=$5 ecrinput=$6 baseline=$7 small=$8 i t0 t1 t2 t3 t4 t5
 	for ((i = -2; i < rounds; i++)); do
 		t0=$EPOCHREALTIME
 		"$fm" version >/dev/null 2>&1 || return 1
@@ -376,13 +395,19 @@ getpairs() {
 		AWS_ACCESS_KEY_ID=AKIDBENCH AWS_SECRET_ACCESS_KEY=bench-secret AWS_CONFIG_FILE=/dev/null \
 			AWS_SHARED_CREDENTIALS_FILE=/dev/null "$ecr" get <"$ecrinput" >/dev/null 2>&1 || return 1
 		t3=$EPOCHREALTIME
-		((i < 0)) || echo $((${t1/./} - ${t0/./})) $((${t2/./} - ${t1/./})) $((${t3/./} - ${t2/./}))
+		"$baseline" >/dev/null 2>&1 || return 1
+		t4=$EPOCHREALTIME
+		"$small" get <"$input" >/dev/null 2>&1 || return 1
+		t5=$EPOCHREALTIME
+		((i < 0)) || echo $((${t1/./} - ${t0/./})) $((${t2/./} - ${t1/./})) $((${t3/./} - ${t2/./})) \
+			$((${t4/./} - ${t3/./})) $((${t5/./} - ${t4/./}))
 	done
 }
-echo "bench: timing $pairs interleaved rounds of (c), (f) and (g)" >&2
+echo "bench: timing $pairs interleaved rounds of (c), (f), (g), (d) and (s)" >&2
 env -i "${helperenv[@]}" /bin/bash -c "$(declare -f getpairs); getpairs \"\$@\"" getpairs \
 	"$pairs" "$tmp/flux-mirror" "$tmp/helpers/docker-credential-flux-mirror" "$tmp/get-provider" \
-	"$tmp/helpers/docker-credential-ecr-login" "$tmp/get-ecr" >"$tmp/out/getpairs.us" ||
+	"$tmp/helpers/docker-credential-ecr-login" "$tmp/get-ecr" "$tmp/baseline-bin" \
+	"$tmp/small/docker-credential-flux-mirror" >"$tmp/out/getpairs.us" ||
 	die "the paired helper runs failed"
 # getpaired COL1 COL2: as paired, over the helper rounds.
 getpaired() {
@@ -390,13 +415,74 @@ getpaired() {
 		awk '{ v[NR] = $1 } END { printf "%.2f %.2f %.2f\n", v[int((NR + 1) / 2)] / 1000, v[int((NR + 3) / 4)] / 1000, v[int((3 * NR + 3) / 4)] / 1000 }'
 }
 read -r fc fc_q1 fc_q3 <<<"$(getpaired 2 1)"
-# The paired medians of (f) and (g) themselves, for their ratio.
+read -r sd sd_q1 sd_q3 <<<"$(getpaired 5 4)"
+read -r fs fs_q1 fs_q3 <<<"$(getpaired 2 5)"
+# The paired medians and quartiles of each column, in ms.
 colmedian() {
 	awk -v x="$1" '{ print $x }' "$tmp/out/getpairs.us" | sort -n |
 		awk '{ v[NR] = $1 } END { printf "%.2f\n", v[int((NR + 1) / 2)] / 1000 }'
 }
+colquartiles() {
+	awk -v x="$1" '{ print $x }' "$tmp/out/getpairs.us" | sort -n |
+		awk '{ v[NR] = $1 } END { printf "%.2f-%.2f\n", v[int((NR + 3) / 4)] / 1000, v[int((3 * NR + 3) / 4)] / 1000 }'
+}
+# The ratio (s)/(g) of each round, its median and quartiles.
+read -r sg sg_q1 sg_q3 <<<"$(awk '{ print $5 / $3 }' "$tmp/out/getpairs.us" | sort -g |
+	awk '{ v[NR] = $1 } END { printf "%.2f %.2f %.2f\n", v[int((NR + 1) / 2)], v[int((NR + 3) / 4)], v[int((3 * NR + 3) / 4)] }')"
 f_paired=$(colmedian 2)
 g_paired=$(colmedian 3)
+d_paired=$(colmedian 4)
+s_paired=$(colmedian 5)
+f_q=$(colquartiles 2) g_q=$(colquartiles 3) d_q=$(colquartiles 4) s_q=$(colquartiles 5)
+
+# A miss: the fake Actions endpoint back up, FLUX_MIRROR_NO_CACHE=1 so that
+# every get mints. (m) is the small helper, which hands the get to
+# flux-mirror; (n) is flux-mirror's own helper mode minting directly.
+"$tmp/fake-oidc-bin" >"$tmp/fake-oidc2.url" &
+fake_pid=$!
+for _ in {1..50}; do [[ -s $tmp/fake-oidc2.url ]] && break; sleep 0.1; done
+[[ -s $tmp/fake-oidc2.url ]] || die "the fake Actions endpoint did not start again"
+missenv=("${helperenv[@]}" ACTIONS_ID_TOKEN_REQUEST_URL="$(<"$tmp/fake-oidc2.url")" FLUX_MIRROR_NO_CACHE=1)
+# misspairs ROUNDS SMALL FULL INPUT: (m) and (n) in turn, as getpairs.
+misspairs() {
+	local rounds=$1 small=$2 full=$3 input=$4 i t0 t1 t2
+	for ((i = -2; i < rounds; i++)); do
+		t0=$EPOCHREALTIME
+		"$small" get <"$input" >/dev/null 2>&1 || return 1
+		t1=$EPOCHREALTIME
+		"$full" get <"$input" >/dev/null 2>&1 || return 1
+		t2=$EPOCHREALTIME
+		((i < 0)) || echo $((${t1/./} - ${t0/./})) $((${t2/./} - ${t1/./}))
+	done
+}
+echo "bench: timing $pairs interleaved rounds of (m) and (n)" >&2
+env -i "${missenv[@]}" /bin/bash -c "$(declare -f misspairs); misspairs \"\$@\"" misspairs \
+	"$pairs" "$tmp/small/docker-credential-flux-mirror" "$tmp/helpers/docker-credential-flux-mirror" \
+	"$tmp/get-provider" >"$tmp/out/misspairs.us" || die "the paired miss runs failed"
+kill "$fake_pid"
+wait "$fake_pid" 2>/dev/null || true
+missstat() { # COLUMN-EXPRESSION: median and quartiles over the miss rounds, in ms
+	awk "{ print $1 }" "$tmp/out/misspairs.us" | sort -n |
+		awk '{ v[NR] = $1 } END { printf "%.2f %.2f %.2f\n", v[int((NR + 1) / 2)] / 1000, v[int((NR + 3) / 4)] / 1000, v[int((3 * NR + 3) / 4)] / 1000 }'
+}
+read -r m_med m_q1 m_q3 <<<"$(missstat '$1')"
+read -r n_med n_q1 n_q3 <<<"$(missstat '$2')"
+read -r mn mn_q1 mn_q3 <<<"$(missstat '$1 - $2')"
+
+# peakrss ENV-ARRAY INPUT CMD...: the largest maximum resident set size of
+# five runs (GNU time's %M), in MB.
+peakrss() {
+	local envname=$1[@] input=$2 i
+	shift 2
+	for i in 1 2 3 4 5; do
+		env -i "${!envname}" /usr/bin/time -f %M -o "$tmp/out/rss" "$@" <"$input" >/dev/null 2>&1 || return 1
+		cat "$tmp/out/rss"
+	done | sort -n | awk 'END { printf "%.1f MB", $1 / 1024 }'
+}
+rss_s=$(peakrss helperenv "$tmp/get-provider" "$tmp/small/docker-credential-flux-mirror" get)
+rss_f=$(peakrss helperenv "$tmp/get-provider" "$tmp/helpers/docker-credential-flux-mirror" get)
+rss_g=$(peakrss ecrenv "$tmp/get-ecr" "$tmp/helpers/docker-credential-ecr-login" get)
+rss_d=$(peakrss runenv /dev/null "$tmp/baseline-bin")
 
 # The last runs of (a) and (b) left their config.json behind: both tools
 # must have stored the same 200 credentials, or the comparison is void.
@@ -460,6 +546,7 @@ read -r e e_min e_cpu <"$tmp/out/e.ms"
 read -r f f_min f_cpu <"$tmp/out/f.ms"
 read -r g g_min g_cpu <"$tmp/out/g.ms"
 read -r h h_min h_cpu <"$tmp/out/h.ms"
+read -r s s_min s_cpu <"$tmp/out/s.ms"
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f", b / a }'; }
 minus() { awk -v c="$1" -v d="$2" 'BEGIN { printf "%.2f", c - d }'; }
 verdict() { awk -v v="$1" -v op="$2" -v goal="$3" \
@@ -491,6 +578,7 @@ $(row "(e) flux-mirror login, 1 host, --plaintext" "$e" "$e_min" "$e_cpu" "$runs
 $(row "(f) helper get, provider host, warm cache" "$f" "$f_min" "$f_cpu" "$runs")
 $(row "(g) docker-credential-ecr-login get, warm cache" "$g" "$g_min" "$g_cpu" "$runs")
 $(row "(h) helper get, static host (never cached)" "$h" "$h_min" "$h_cpu" "$runs")
+$(row "(s) small helper get, provider host, warm cache" "$s" "$s_min" "$s_cpu" "$runs")
 
   (b) / (a)   ${ratio_med}x of medians, $(ratio "$a_min" "$b_min")x of minimums   goal >= 40x   $(verdict "$ratio_med" ">=" 40)
   (e) - (c)   ${ec} ms, median of $pairs paired rounds (quartiles ${ec_q1}, ${ec_q3}); $(minus "$e" "$c") ms of medians$(cpu_diff "$e_cpu" "$c_cpu")
@@ -501,6 +589,18 @@ $(row "(h) helper get, static host (never cached)" "$h" "$h_min" "$h_cpu" "$runs
               a cached helper get above the start-up   goal <= 5 ms   $(verdict "$fc" "<=" 5)
   (g) / (f)   $(awk -v f="$f_paired" -v g="$g_paired" 'BEGIN { printf "%.2f", g / f }')x of paired medians (${g_paired} / ${f_paired} ms), $(awk -v f="$f" -v g="$g" 'BEGIN { printf "%.2f", g / f }')x of loop medians
               docker-credential-ecr-login's cached get over ours
+  small helper, $pairs paired rounds of (c) (f) (g) (d) (s) and of (m) (n); medians (quartiles), ms:
+      (s) small cached get       ${s_paired} (${s_q})   peak RSS ${rss_s}
+      (f) full cached get        ${f_paired} (${f_q})   peak RSS ${rss_f}
+      (g) ECR helper warm get    ${g_paired} (${g_q})   peak RSS ${rss_g}
+      (d) hello-world floor      ${d_paired} (${d_q})   peak RSS ${rss_d}
+      (m) miss via hand-off      ${m_med} (${m_q1}-${m_q3})
+      (n) miss, full directly    ${n_med} (${n_q1}-${n_q3})
+  (s) / (g)   ${sg}x, median of per-round ratios (quartiles ${sg_q1}, ${sg_q3})   goal <= 0.8   $(verdict "$sg" "<=" 0.8)
+  (s) - (d)   ${sd} ms, paired (quartiles ${sd_q1}, ${sd_q3})   goal <= 3 ms   $(verdict "$sd" "<=" 3)
+  (f) - (s)   ${fs} ms, paired (quartiles ${fs_q1}, ${fs_q3}): what the small helper saves a cached get
+  (m) - (n)   ${mn} ms, paired (quartiles ${mn_q1}, ${mn_q3}): the hand-off added to a miss   goal <= 5 ms   $(verdict "$mn" "<=" 5)
+  sizes: small helper $(size "$tmp/small/docker-credential-flux-mirror"), flux-mirror $(size "$tmp/flux-mirror"), ECR helper $(size "$(readlink -f "$tools/docker-credential-ecr-login")"), floor $(size "$tmp/baseline-bin")
   (c) - (d)   $(minus "$c" "$d") ms of medians, $(minus "$c_min" "$d_min") ms of minimums$(cpu_diff "$c_cpu" "$d_cpu")
               start-up above a bare Go process: the dependencies' package init
 

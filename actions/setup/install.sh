@@ -2,8 +2,9 @@
 # Install a flux-mirror release for the setup action (action.yml), or any
 # CI job: download the platform's archive and the release's checksums
 # file, refuse a sha256 mismatch (nothing is installed then), optionally
-# verify the build provenance attestation with gh, extract, link
-# docker-credential-flux-mirror, and add the folder to $GITHUB_PATH.
+# verify the build provenance attestation with gh, extract, install the
+# small docker-credential-flux-mirror beside flux-mirror, and add the
+# folder to $GITHUB_PATH.
 #
 # Environment (the action's inputs):
 #   FLUX_MIRROR_VERSION             1.2.3, v1.2.3 or latest (default)
@@ -102,9 +103,14 @@ mkdir -p "$bindir"
 cp "$tmp/x/$exe" "$bindir/$exe"
 chmod 755 "$bindir/$exe"
 if [ "$helper" = true ]; then
-	# Helper mode: run as docker-credential-flux-mirror. Windows has no
-	# dependable symlinks for a runner user, so it gets a copy.
-	if [ "$os" = windows ]; then
+	# The small credential helper, beside flux-mirror, to which it hands
+	# every mint. An archive of an older release has none: link the full
+	# binary under the helper's name (Windows has no dependable symlinks
+	# for a runner user, so it gets a copy).
+	if [ -f "$tmp/x/docker-credential-$exe" ]; then
+		cp "$tmp/x/docker-credential-$exe" "$bindir/docker-credential-$exe"
+		chmod 755 "$bindir/docker-credential-$exe"
+	elif [ "$os" = windows ]; then
 		cp "$bindir/$exe" "$bindir/docker-credential-flux-mirror.exe"
 	else
 		ln -sf "$exe" "$bindir/docker-credential-flux-mirror"

@@ -47,7 +47,7 @@ versions:
 
 func main() {
 	version := flag.String("version", "", "version without the v")
-	bin := flag.String("bin", "", "folder holding OS-ARCH/flux-mirror[.exe]")
+	bin := flag.String("bin", "", "folder holding OS-ARCH/flux-mirror[.exe] and OS-ARCH/docker-credential-flux-mirror[.exe]")
 	out := flag.String("out", "", "folder to write the assets to")
 	baseURL := flag.String("baseurl", "", "URL the archives are downloaded from, ending in /")
 	files := flag.String("files", "LICENSE,README.md", "files added beside the binary")
@@ -116,11 +116,15 @@ func pack(version, bin, out, baseURL string, files []string, mtime time.Time) er
 		if p.os == "windows" {
 			exe += ".exe"
 		}
-		data, err := os.ReadFile(filepath.Join(bin, p.os+"-"+p.arch, exe))
-		if err != nil {
-			return err
+		var entries []entry
+		for _, name := range []string{exe, "docker-credential-" + exe} {
+			data, err := os.ReadFile(filepath.Join(bin, p.os+"-"+p.arch, name))
+			if err != nil {
+				return err
+			}
+			entries = append(entries, entry{name, 0o755, data})
 		}
-		entries := append([]entry{{exe, 0o755, data}}, extra...)
+		entries = append(entries, extra...)
 		name := fmt.Sprintf("flux-mirror_%s_%s_%s.tar.gz", version, p.os, p.arch)
 		write := writeTarGz
 		if p.os == "windows" {

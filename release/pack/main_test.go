@@ -36,15 +36,17 @@ func TestPackRefusesVersion(t *testing.T) {
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "bin")
 	for _, p := range platforms {
-		exe := "flux-mirror"
-		if p.os == "windows" {
-			exe += ".exe"
-		}
 		if err := os.MkdirAll(filepath.Join(bin, p.os+"-"+p.arch), 0o755); err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(filepath.Join(bin, p.os+"-"+p.arch, exe), []byte("binary"), 0o755); err != nil {
-			t.Fatal(err)
+		// Each archive holds flux-mirror and the small helper.
+		for _, exe := range []string{"flux-mirror", "docker-credential-flux-mirror"} {
+			if p.os == "windows" {
+				exe += ".exe"
+			}
+			if err := os.WriteFile(filepath.Join(bin, p.os+"-"+p.arch, exe), []byte("binary"), 0o755); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	out := filepath.Join(dir, "a", "b", "out")
