@@ -174,7 +174,7 @@ func helperList(env helperEnv, stdout, stderr io.Writer) error {
 	for path, keys := range paths {
 		// A config that no longer loads lists nothing: list is what docker
 		// build asks first, and one broken file must not fail the others.
-		cfg, err := loadConfigAt(path)
+		cfg, err := loadConfigAt(path, selection{namesOnly: true})
 		if err != nil {
 			continue
 		}
@@ -285,7 +285,7 @@ func findHelperHost(env helperEnv, key string, stderr io.Writer) (helperHost, er
 			return helperHost{}, errNotFound
 		}
 	}
-	cfg, err := loadConfigAt(path)
+	cfg, err := loadConfigAt(path, selection{keys: []string{key}})
 	if err != nil {
 		return helperHost{}, err
 	}
@@ -301,9 +301,11 @@ func findHelperHost(env helperEnv, key string, stderr io.Writer) (helperHost, er
 }
 
 // loadConfigAt loads the config at path the way login -f path does, with
-// substitution from this process's environment.
-func loadConfigAt(path string) (*config, error) {
-	return loadConfig(path, strings.NewReader(""), true)
+// substitution from this process's environment under sel: a get needs the
+// variables of the one host it serves, list only names and usernames, so
+// an unset variable of another host fails neither.
+func loadConfigAt(path string, sel selection) (*config, error) {
+	return loadSelected(path, strings.NewReader(""), true, sel)
 }
 
 // checkHelperHost refuses a host a credential helper cannot serve: the

@@ -134,7 +134,13 @@ func runKubeletProvider(g globalOptions, args []string, stdin io.Reader, stdout,
 	if err != nil {
 		return err
 	}
-	cfg, err := loadConfig(o.configPath, strings.NewReader(""), !o.global.noEnvsubst)
+	registry, err := imageRegistry(req.Image)
+	if err != nil {
+		return err
+	}
+	// Only the host of the image's registry is substituted strictly: an
+	// unset variable of another host does not fail this pull.
+	cfg, err := loadSelected(o.configPath, strings.NewReader(""), !o.global.noEnvsubst, selection{keys: []string{registryKey(registry)}})
 	if err != nil {
 		return err
 	}
@@ -167,6 +173,17 @@ func readKubeletRequest(stdin io.Reader) (kubeletRequest, error) {
 	return req, nil
 }
 
+// imageRegistry is the registry of image, read as docker reads an image
+// (go-containerregistry's rules): nginx and docker.io/library/nginx are
+// index.docker.io's.
+func imageRegistry(image string) (string, error) {
+	ref, err := name.ParseReference(image)
+	if err != nil {
+		return "", fmt.Errorf("image %q: %w", boundText(image, 256), err)
+	}
+	return ref.Context().Registry.RegistryStr(), nil
+}
+
 // answerKubelet resolves the credential for req.image's registry.
 func answerKubelet(cfg *config, req kubeletRequest, timeout time.Duration, now func() time.Time) (kubeletResponse, error) {
 	resp := kubeletResponse{
@@ -175,13 +192,10 @@ func answerKubelet(cfg *config, req kubeletRequest, timeout time.Duration, now f
 		CacheKeyType: cacheKeyRegistry,
 		Auth:         map[string]kubeletAuthPair{},
 	}
-	// go-containerregistry reads an image as docker does: nginx and
-	// docker.io/library/nginx are index.docker.io's.
-	ref, err := name.ParseReference(req.Image)
+	registry, err := imageRegistry(req.Image)
 	if err != nil {
-		return resp, fmt.Errorf("image %q: %w", boundText(req.Image, 256), err)
+		return resp, err
 	}
-	registry := ref.Context().Registry.RegistryStr()
 	h, ok := cfg.hostForKey(registryKey(registry))
 	if !ok {
 		// Not ours: the kubelet goes on with other providers, or anonymously.
