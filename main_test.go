@@ -33,7 +33,16 @@ func (c cleanupAfter) Run() int {
 			os.RemoveAll(smallBuild.dir)
 		}
 	}()
-	return c.m.Run()
+	// Tests that let nobody into their folders chmod them: none may touch
+	// the machine's temp folder itself (one did, locking apt's _apt user
+	// out of a 0755 /tmp).
+	before, err := os.Stat(os.TempDir())
+	code := c.m.Run()
+	if after, err2 := os.Stat(os.TempDir()); err == nil && err2 == nil && after.Mode() != before.Mode() {
+		fmt.Fprintf(os.Stderr, "FAIL: the tests changed %s from %v to %v\n", os.TempDir(), before.Mode(), after.Mode())
+		return 1
+	}
+	return code
 }
 
 func TestMain(m *testing.M) {

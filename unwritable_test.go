@@ -36,7 +36,10 @@ func TestUnwritableDockerFolder(t *testing.T) {
 		if err := os.WriteFile(exe, data, 0o755); err != nil {
 			t.Fatal(err)
 		}
-		for d := w.root; d != filepath.Dir(d) && strings.HasPrefix(d, os.TempDir()); d = filepath.Dir(d) {
+		// Up to, not including, the machine's temp folder itself: it is
+		// 1777 already, and 0755 would lock every other user out of it.
+		tmp := filepath.Clean(os.TempDir())
+		for d := w.root; d != tmp && d != filepath.Dir(d) && strings.HasPrefix(d, tmp+string(filepath.Separator)); d = filepath.Dir(d) {
 			if err := os.Chmod(d, 0o755); err != nil {
 				t.Fatal(err)
 			}
