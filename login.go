@@ -325,7 +325,7 @@ func resolveHostsWith(hosts []hostConfig, timeout time.Duration, resolve func(co
 		}
 		if h.isLiteral() {
 			// Nothing to wait for: a goroutine per host would cost more
-			// than the host (SPEC 10).
+			// than the host (bench/README.md has the budget).
 			results[i].auth, results[i].err = resolve(ctx, h)
 			continue
 		}
