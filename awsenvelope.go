@@ -20,8 +20,9 @@ import (
 
 // The aws credential is not an OIDC token but a SigV4-signed
 // sts:GetCallerIdentity request the registry replays to STS to learn who
-// signed it (SPEC 3.1, after Vault's AWS IAM auth method). It is shaped like
-// an unsigned JWT so that registries can route on its header.
+// signed it (after Vault's AWS IAM auth method; docs/sources.md, "aws",
+// gives the whole shape). It is shaped like an unsigned JWT so that
+// registries can route on its header.
 const (
 	// awsEnvelopeHeader is the envelope's first segment, byte for byte.
 	awsEnvelopeHeader = `{"alg":"none","typ":"aws-sigv4-getcalleridentity"}`

@@ -26,8 +26,8 @@ import (
 )
 
 // decodeAWSEnvelope splits an envelope into its header bytes and claims,
-// checking the shape SPEC 3.1 fixes: three base64url segments without
-// padding, the last one empty.
+// checking the envelope's shape (docs/sources.md, "aws"): three base64url
+// segments without padding, the last one empty.
 func decodeAWSEnvelope(t *testing.T, envelope string) (header string, claims awsEnvelopeClaims, rawClaims []byte) {
 	t.Helper()
 	parts := strings.Split(envelope, ".")

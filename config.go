@@ -97,7 +97,7 @@ func (c *config) hostIndex(name string) int {
 }
 
 // The config versions this tool reads. v1beta2 is the shape current
-// flux-mirror writes; SPEC 8 asks that files shared with it load.
+// flux-mirror writes; a file shared with the original plugin loads here too.
 const (
 	apiVersionV1beta1 = "mirror.plugin.fluxcd.io/v1beta1"
 	apiVersionV1beta2 = "mirror.plugin.fluxcd.io/v1beta2"

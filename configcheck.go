@@ -1,7 +1,7 @@
 package main
 
-// The rules of SPEC 2.2 and 2.3 for a decoded hosts[] entry, with the
-// field names of its config version.
+// The rules for a decoded hosts[] entry (docs/config.md, "hosts[]" and
+// "credential"), with the field names of its config version.
 
 import (
 	"errors"
@@ -50,7 +50,7 @@ func v1beta2Dialect() dialect {
 	}
 }
 
-// checkHost validates a hosts[] entry (SPEC 2.2) and reduces it to what
+// checkHost validates a hosts[] entry and reduces it to what
 // login needs. Path fields come back relative to paths.dir.
 func checkHost(h hostFile, d dialect, paths *folder) (hostConfig, error) {
 	if err := checkHostName(h.Host); err != nil {
@@ -111,7 +111,8 @@ func checkHost(h hostFile, d dialect, paths *folder) (hostConfig, error) {
 	return out, nil
 }
 
-// checkCredential validates a credential block (SPEC 2.3).
+// checkCredential validates a credential block: exactly one token source,
+// and the claim fields only beside the sources that use them.
 func checkCredential(c credentialFile, d dialect, paths *folder) (*credentialConfig, error) {
 	switch {
 	case c.Type == "":

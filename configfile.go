@@ -86,7 +86,7 @@ type pemFile struct {
 	Value    string `json:"value"`
 }
 
-// v1beta1Host is a v1beta1 hosts[] entry (SPEC 2.2).
+// v1beta1Host is a v1beta1 hosts[] entry (docs/config.md).
 type v1beta1Host struct {
 	Host         string             `json:"host"`
 	Username     *string            `json:"username"`

@@ -10,7 +10,7 @@ import (
 	"strings"
 )
 
-// configPath returns the config to read (SPEC 2.1): --config if set, else
+// configPath returns the config to read: --config if set, else
 // $FLUX_MIRROR_CONFIG if set, else the running executable's path plus
 // ".config". "-" stands for stdin.
 func configPath(flagPath string, getenv func(string) string, executable func() (string, error)) (string, error) {
@@ -29,7 +29,7 @@ func configPath(flagPath string, getenv func(string) string, executable func() (
 
 // readConfig reads the config at path, or stdin for "-", and returns it
 // with the folder its path fields are relative to: the file's folder, or
-// the working directory for stdin (SPEC 2.5).
+// the working directory for stdin, which has no folder of its own.
 func readConfig(path string, stdin io.Reader) (data []byte, dir string, err error) {
 	if path == "-" {
 		if data, err = readAtMost(stdin); err != nil {
@@ -133,7 +133,8 @@ func (f *folder) close() { f.root.Close() }
 
 // confine checks that the path in field p stays inside the folder and
 // returns it relative to the folder; an empty p stays empty. A path that
-// leaves the folder is refused, never re-rooted (SPEC 2.5): "../x", an
+// leaves the folder is refused, never re-rooted, which would read a file
+// the user did not name: "../x", an
 // absolute path elsewhere, or a symlink on the way that points out. The
 // file need not exist yet: login reads it later, through the same os.Root.
 func (f *folder) confine(field, p string) (string, error) {

@@ -10,7 +10,7 @@ import (
 )
 
 // TestConfigPathConfinement checks that fromPath, jwkPath and the tls
-// paths stay inside the config folder (SPEC 2.5).
+// paths stay inside the config folder.
 func TestConfigPathConfinement(t *testing.T) {
 	base := t.TempDir()
 	dir := filepath.Join(base, "config")
@@ -164,7 +164,8 @@ func TestConfigReadFile(t *testing.T) {
 	}
 }
 
-// TestConfigPath checks where the config comes from (SPEC 2.1).
+// TestConfigPath checks where the config comes from: --config, then
+// $FLUX_MIRROR_CONFIG, then the executable's path plus ".config".
 func TestConfigPath(t *testing.T) {
 	exe := func() (string, error) { return "/usr/local/bin/flux-mirror", nil }
 	noExe := func() (string, error) { return "", errors.New("no /proc") }

@@ -132,7 +132,7 @@ func substituteConfig(doc any, lookup func(string) (string, bool), sel selection
 
 // emptyAllowed are the fields an empty value leaves valid (no envelope,
 // the default expiration, no provider): substituting one to nothing is
-// allowed, as SPEC 2.4 allows a set-but-empty variable. Any other field
+// allowed, as substitution allows a set-but-empty variable. Any other field
 // of a host is then missing, a failure the error should pin on the
 // variable.
 var emptyAllowed = map[string]bool{"envelope": true, "expiration": true, "exp": true, "provider": true}
@@ -144,9 +144,9 @@ type emptiedError struct{ msg string }
 func (e emptiedError) Error() string { return e.msg }
 
 // bareReference is a whole value written $NAME, as a shell would expand
-// it; here it stays literal by design (SPEC 2.4), which is never what the
-// user meant. Only a whole value is quoted in the warning: a $ inside a
-// longer value may be part of a literal secret.
+// it; here only ${NAME} is substituted, so it stays literal, which is
+// never what the user meant. Only a whole value is quoted in the warning:
+// a $ inside a longer value may be part of a literal secret.
 var bareReference = regexp.MustCompile(`^\$[A-Za-z_][A-Za-z0-9_]*$`)
 
 // substituteFields substitutes the mapping m, whose fields sit at path

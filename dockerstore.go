@@ -227,7 +227,7 @@ func (s *dockerStore) store(ctx context.Context, host string, a hostAuth, plaint
 	// An empty entry, so that neither a stale plaintext auth nor a stale
 	// registrytoken shadows the helper: docker and go-containerregistry
 	// both prefer a registrytoken over the helper's pair, and docker login
-	// replaces the whole entry too (SPEC 6.5).
+	// replaces the whole entry too.
 	s.cfg.auths[key] = authEntry{}
 	if _, ok := s.cfg.credHelpers[key]; !ok {
 		// containers/image (podman, skopeo, buildah) ignores credsStore
@@ -252,7 +252,7 @@ func (s *dockerStore) where(host string, a hostAuth, plaintext bool) (dest desti
 	if a.RegistryToken != "" {
 		// A helper holds username/secret pairs only, and docker and
 		// go-containerregistry read registrytoken from the file even when a
-		// helper is configured (SPEC 5).
+		// helper is configured.
 		return dest, false, nil
 	}
 	if a.Username == "" {

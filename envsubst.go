@@ -142,7 +142,8 @@ func substituteMapping(at *treePath, n map[string]any, lookup func(string) (stri
 	return out, true, nil
 }
 
-// substitute expands the environment references in s (SPEC 2.4):
+// substitute expands the environment references in s (docs/config.md,
+// "Environment substitution"):
 //
 //	${VAR}           VAR's value; VAR must be set, possibly to ""
 //	${VAR:-default}  default when VAR is unset or empty

@@ -12,7 +12,8 @@ func lookupTestEnv(name string) (string, bool) {
 	return v, ok
 }
 
-// TestSubstitute checks every form SPEC 2.4 defines on a single string.
+// TestSubstitute checks every form substitute expands (docs/config.md,
+// "Environment substitution") on a single string.
 func TestSubstitute(t *testing.T) {
 	tests := []struct {
 		in, want, wantErr string

@@ -100,8 +100,8 @@ func TestHelperOutputBounded(t *testing.T) {
 }
 
 // TestTimeoutPerHelperCall stores three hosts through a helper that takes
-// a second each: --timeout 2s bounds each call, not the three together
-// (SPEC 7), so all three are stored.
+// a second each: --timeout 2s bounds each call, not the three together,
+// so all three are stored.
 func TestTimeoutPerHelperCall(t *testing.T) {
 	const secret = "percall-s3cret"
 	w := newFaultWorld(t)

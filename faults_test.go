@@ -278,14 +278,27 @@ func TestKilledWhileWriting(t *testing.T) {
 	}
 	old := want(0)
 
-	// The seed is logged so that a failing sequence of delays can be
-	// replayed.
+	// Each round kills after a delay drawn below window, once the temp
+	// file has appeared. On a busy machine the measuring run's window can
+	// be far longer than later writes (a slow fsync, or the test itself
+	// waiting for a core between two looks), and the kill timer fires
+	// late: with the window measured once, every kill could land after
+	// the rename, and the test proved nothing by chance. So a round whose
+	// kill did not land mid-write, showing the write took less than its
+	// delay, draws the next delays below that delay; a mid-write kill lets
+	// the window grow back, up to the measured one, so that kills still
+	// fall across the whole write. Rounds go on past the first 40 until
+	// minMidWrite kills have landed mid-write. The seed is logged so that
+	// a failing sequence of delays can be replayed.
+	const rounds, maxRounds, minMidWrite = 40, 200, 5
+	measured := window
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("write window %v; delay seed %d", window, seed)
 	rng := rand.New(rand.NewPCG(seed, 0))
-	const rounds = 40
-	var keptOld, gotNew, midWrite int
-	for i := 1; i <= rounds; i++ {
+	var ran, keptOld, gotNew, midWrite int
+	for ran < rounds || midWrite < minMidWrite && ran < maxRounds {
+		ran++
+		i := ran
 		before := tempFiles(t, w.docker)
 		delay := time.Duration(rng.Int64N(int64(window) + 1))
 		_, killed := runKilledInWrite(t, w, token(i), delay)
@@ -302,29 +315,34 @@ func TestKilledWhileWriting(t *testing.T) {
 		}
 		if killed && newTempFile(t, w.docker, before) {
 			midWrite++
+			window = min(measured, max(2*window, time.Millisecond))
+		} else {
+			window = delay
 		}
 	}
-	t.Logf("%d rounds: %d kept the old file, %d have the new one, %d killed between the temp file and the rename", rounds, keptOld, gotNew, midWrite)
-	if midWrite == 0 {
-		t.Errorf("no kill in %d rounds landed between the temp file's creation and the rename: the test proved nothing", rounds)
+	t.Logf("%d rounds: %d kept the old file, %d have the new one, %d killed between the temp file and the rename", ran, keptOld, gotNew, midWrite)
+	if midWrite < minMidWrite {
+		t.Errorf("only %d kills in %d rounds landed between the temp file's creation and the rename, want %d: the test proved too little", midWrite, ran, minMidWrite)
 	}
 
 	// A whole run after all those deaths: the lock is free and the
-	// leftover temp files are in nobody's way.
-	cmd, stdout, stderr := w.login([]string{"TOKEN=" + token(99)})
+	// leftover temp files are in nobody's way. Its token is none of the
+	// rounds'.
+	last := ran + 1
+	cmd, stdout, stderr := w.login([]string{"TOKEN=" + token(last)})
 	if code := exitCode(t, cmd.Run()); code != 0 {
-		t.Fatalf("login after the kills: exit %d, stderr %q", code, redact(stderr.String(), token(99)))
+		t.Fatalf("login after the kills: exit %d, stderr %q", code, redact(stderr.String(), token(last)))
 	}
-	if got := w.readConfig(); !bytes.Equal(got, want(99)) {
-		t.Errorf("after the kills a whole run wrote %d bytes, want %d", len(got), len(want(99)))
+	if got := w.readConfig(); !bytes.Equal(got, want(last)) {
+		t.Errorf("after the kills a whole run wrote %d bytes, want %d", len(got), len(want(last)))
 	}
 	if want := "✔ stored registry token for new.example.com in " + w.configPath() + "\n"; stdout.String() != want {
-		t.Errorf("stdout %q, want %q", redact(stdout.String(), token(99)), want)
+		t.Errorf("stdout %q, want %q", redact(stdout.String(), token(last)), want)
 	}
 	// The temp files of the killed runs held their tokens; the whole run
 	// removed them, so only config.json holds a token now.
-	secrets := []string{token(99)}
-	for i := range rounds + 1 {
+	var secrets []string
+	for i := range last + 1 {
 		secrets = append(secrets, token(i))
 	}
 	checkNoSecrets(t, secrets, w.root, nil, stdout.String(), stderr.String())

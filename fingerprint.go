@@ -41,7 +41,8 @@ func fingerprint(secret string) string {
 // addFingerprints fills in the fingerprint of each resolved host's secret.
 // results[i] is the result reports[i] describes. It is called only when the
 // fingerprints are shown: at a few milliseconds each, they would cost a
-// plain 200-host login more than its start-up (SPEC 10). They are derived
+// plain 200-host login more than its start-up, the budget bench/README.md
+// sets. They are derived
 // on every core at once.
 func addFingerprints(reports []hostReport, results []hostResult) {
 	todo := make(chan int)

@@ -54,7 +54,9 @@ type kubeletWorld struct {
 	secrets   []string
 	outputs   []string
 	oidcToken string
-	// hosts of the in-process registries
+	// basicHost is Debian's docker-registry, the real registry of the
+	// client matrix (.ci/clients); the others are in-process registries
+	// (see newKubeletWorld).
 	basicHost, jwtHost, oidcHost, podHost string
 	password, saToken, saToken2           string
 }
@@ -116,7 +118,14 @@ func newKubeletWorld(t *testing.T) *kubeletWorld {
 	equal := func(want string) func(string, string) bool {
 		return func(_, p string) bool { return subtle.ConstantTimeCompare([]byte(p), []byte(want)) == 1 }
 	}
-	w.basicHost = basicRegistry(t, "ci", equal(w.password))
+	// The static host's credential is a fixed username and password:
+	// a real registry checks it, against its htpasswd file. The other
+	// sources' credentials are minted JWTs or tokens, which htpasswd
+	// cannot check: one fixed password per user, and bcrypt reads only
+	// the first 72 bytes, the part JWTs share. In-process registries check
+	// those: the jwkPath JWT's signature, the OIDC and ServiceAccount
+	// tokens byte for byte.
+	w.basicHost = startDockerRegistry(t, "ci", w.password)
 	w.jwtHost = basicRegistry(t, "signer", func(host, p string) bool {
 		_, err := verifyRoundTripToken(p, keys, host, time.Now())
 		return err == nil
@@ -320,7 +329,8 @@ func pushPull(t *testing.T, host, username, password string) {
 // an Actions OIDC token, Docker Hub under its three spellings), runs
 // flux-mirror once per registry while the credential is cached and again
 // once a JWT's cacheDuration is over, and gets nothing for a registry
-// outside the config.
+// outside the config. The static host's credential pushes and pulls
+// against a real docker-registry, which refuses a wrong password.
 func TestKubeletNodeSources(t *testing.T) {
 	w := newKubeletWorld(t)
 	cfg := w.printConfig(w.hostsConfig(""))
@@ -347,8 +357,9 @@ func TestKubeletNodeSources(t *testing.T) {
 		}
 		return p.Auths[0].Username, p.Auths[0].Password
 	}
-	if u, p := got(0); u != "ci" || p != w.password {
-		t.Errorf("static host: username %q and the config's password: %v", u, p == w.password)
+	staticUser, staticPassword := got(0)
+	if staticUser != "ci" || staticPassword != w.password {
+		t.Errorf("static host: username %q and the config's password: %v", staticUser, staticPassword == w.password)
 	}
 	u, jwt1 := got(1)
 	_, jwt2 := got(2)
@@ -372,9 +383,13 @@ func TestKubeletNodeSources(t *testing.T) {
 	if want := map[string]int{kubeletProviderName: 5}; fmt.Sprint(execs) != fmt.Sprint(want) {
 		t.Errorf("the kubelet ran %v, want %v; kubelet log:\n%s", execs, want, res.Log)
 	}
-	pushPull(t, w.basicHost, "ci", w.password)
+	pushPull(t, w.basicHost, staticUser, staticPassword)
+	wrong := randomSecret()
+	w.secrets = append(w.secrets, wrong)
+	assertPushRefusedWith(t, w.basicHost, remote.WithAuth(&authn.Basic{Username: staticUser, Password: wrong}))
 	pushPull(t, w.jwtHost, "signer", jwt3)
 	pushPull(t, w.oidcHost, "actions", w.oidcToken)
+	w.sweep()
 }
 
 // TestKubeletServiceAccountToken: for a kubelet-source host the kubelet

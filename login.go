@@ -133,6 +133,11 @@ func (o *loginOptions) check() error {
 	if o.output != "text" && o.output != "json" {
 		return usagef("--output must be text or json, got %q", o.output)
 	}
+	if o.minValid < 0 {
+		// A credential always has more than a negative time left: the
+		// check it asks for would pass for any expiry, silently.
+		return usagef("--min-valid must not be negative, got -%s", formatTimeout(-o.minValid))
+	}
 	if o.helper {
 		return o.checkHelperLogin()
 	}
@@ -320,7 +325,7 @@ func resolveHostsWith(hosts []hostConfig, timeout time.Duration, resolve func(co
 		}
 		if h.isLiteral() {
 			// Nothing to wait for: a goroutine per host would cost more
-			// than the host (SPEC 10).
+			// than the host (bench/README.md has the budget).
 			results[i].auth, results[i].err = resolve(ctx, h)
 			continue
 		}

@@ -12,7 +12,8 @@ import (
 	"testing"
 )
 
-// benchHosts is the size of the config SPEC section 10 sets its goals for.
+// benchHosts is the size of the config issue 5 set its goals for
+// (bench/README.md).
 const benchHosts = 200
 
 // writeBenchConfig writes a config of n hosts with a static username and

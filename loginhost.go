@@ -63,6 +63,7 @@ func (o *loginOptions) oneHost(stdin io.Reader, stderr io.Writer) (*config, erro
 	case o.helper:
 		return nil, usagef("--helper needs a config (-f): the helper resolves its hosts from it at every get")
 	}
+	o.host = serverHost(o.host)
 	if err := checkHostName(o.host); err != nil {
 		return nil, usageError{err.Error()}
 	}
@@ -117,4 +118,32 @@ func (o *loginOptions) readPassword(stdin io.Reader, stderr io.Writer) (string, 
 		return "", errors.New("the password on stdin is empty")
 	}
 	return password, nil
+}
+
+// serverHost is the registry host that a server address given as HOST
+// names, read the way docker login reads its SERVER argument (docker/cli
+// GetDefaultAuthConfig and registry.ConvertToHostname): Docker Hub's URL
+// https://index.docker.io/v1/ is docker.io; otherwise an http:// or
+// https:// scheme and everything from the first / on are dropped, so
+// https://ghcr.io and http://localhost:5000/ are ghcr.io and
+// localhost:5000. registryKey then gives the key docker writes, except
+// that every Docker Hub alias gets Hub's key, which is the one docker
+// looks up. What else a URL may hold (another scheme, user@, ?, #) is
+// left for checkHostName to refuse. Only HOST is read this way: a
+// config's hosts keep the strict host[:port] rule.
+func serverHost(server string) string {
+	if server == dockerHubKey {
+		return "docker.io"
+	}
+	for _, scheme := range []string{"https://", "http://"} {
+		if rest, ok := strings.CutPrefix(server, scheme); ok {
+			server = rest
+			break
+		}
+	}
+	if strings.Contains(server, "://") {
+		return server // another scheme: checkHostName names it
+	}
+	host, _, _ := strings.Cut(server, "/")
+	return host
 }

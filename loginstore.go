@@ -86,7 +86,8 @@ func warnUnencrypted(reports []hostReport, path string, stderr io.Writer) {
 	}
 }
 
-// storeOne stores r's credential, under a --timeout of its own (SPEC 7),
+// storeOne stores r's credential, under a --timeout of its own (one slow
+// helper call must not eat the next host's time),
 // or with --dry-run runs the same checks and only says where it would go.
 func (o loginOptions) storeOne(store *dockerStore, r hostResult) (destination, error) {
 	if o.dryRun {

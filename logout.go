@@ -36,7 +36,7 @@ func runLogout(g globalOptions, args []string, stdin io.Reader, stdout, stderr i
 			}
 			continue
 		}
-		// Each helper call has a --timeout of its own (SPEC 7).
+		// Each helper call has a --timeout of its own, as login's has.
 		ctx, cancel := context.WithTimeout(context.Background(), o.global.timeout)
 		dest, erased, err := store.erase(ctx, h.Host)
 		cancel()

@@ -36,6 +36,7 @@ func TestExitCodes(t *testing.T) {
 		{"bad timeout", []string{"--timeout", "soon", "login"}, 2, `✗ invalid value "soon" for flag -timeout: parse error`, ""},
 		{"zero timeout before command", []string{"--timeout", "0s", "login", "-f", "x.yaml"}, 2, "✗ --timeout must be greater than 0", ""},
 		{"negative timeout after command", []string{"login", "--timeout", "-1s", "-f", "x.yaml"}, 2, "✗ --timeout must be greater than 0", ""},
+		{"negative min-valid", []string{"status", "--min-valid", "-5m", "-f", "x.yaml"}, 2, "✗ --min-valid must not be negative, got -5m", ""},
 		{"version argument", []string{"version", "x"}, 2, `✗ version: unexpected argument "x"`, ""},
 		{"missing config is a failure", []string{"login", "-f", "/nonexistent/flux-mirror.yaml"}, 1, "✗ ", ""},
 		{"version", []string{"version"}, 0, "", "flux-mirror "},

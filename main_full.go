@@ -13,8 +13,8 @@ import (
 func main() {
 	// A run lasts milliseconds. With Go's default GOGC the collector
 	// would start mid-login to reclaim a few MB that exit reclaims anyway,
-	// marking the whole heap the dependencies built at init (SPEC 10). At
-	// 400 the heap may grow to five times its live size first, which a
+	// marking the whole heap the dependencies built at init, which the
+	// per-run budget of bench/README.md cannot afford. At 400 the heap may grow to five times its live size first, which a
 	// config of thousands of hosts still keeps to tens of MB. A GOGC set
 	// by the user wins.
 	if os.Getenv("GOGC") == "" {

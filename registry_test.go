@@ -369,11 +369,18 @@ func roundTripRef(t *testing.T, host string) name.Reference {
 // requires the registry to refuse it with 401.
 func assertPushRefused(t *testing.T, host string) {
 	t.Helper()
+	assertPushRefusedWith(t, host, remote.WithAuthFromKeychain(authn.DefaultKeychain))
+}
+
+// assertPushRefusedWith pushes an image to host with auth and requires the
+// registry to refuse it with 401.
+func assertPushRefusedWith(t *testing.T, host string, auth remote.Option) {
+	t.Helper()
 	img, err := random.Image(256, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = remote.Write(roundTripRef(t, host), img, remote.WithAuthFromKeychain(authn.DefaultKeychain), remote.WithContext(t.Context()))
+	err = remote.Write(roundTripRef(t, host), img, auth, remote.WithContext(t.Context()))
 	var terr *transport.Error
 	if !errors.As(err, &terr) || terr.StatusCode != http.StatusUnauthorized {
 		t.Errorf("push to %s: got %v, want the registry's 401", host, err)

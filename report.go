@@ -114,7 +114,7 @@ type tokenClaims struct {
 	Audience  []string   `json:"aud,omitempty"`
 	ExpiresAt *time.Time `json:"exp,omitempty"`
 	IssuedAt  *time.Time `json:"iat,omitempty"`
-	// STS is the request an aws envelope carries (SPEC 3.1).
+	// STS is the request an aws envelope carries (docs/sources.md, "aws").
 	STS *stsClaims `json:"sts,omitempty"`
 }
 
@@ -193,7 +193,6 @@ func numericDate(n *json.Number) *time.Time {
 	return &t
 }
 
-// printText prints the report lines of SPEC 6.8: one line per host on
 // hostReports describes each resolved host, for login and secret; failed
 // is true when any host failed to resolve.
 func hostReports(cfg *config, results []hostResult) ([]hostReport, bool) {
@@ -212,7 +211,9 @@ func hostReports(cfg *config, results []hostResult) ([]hostReport, bool) {
 	return reports, failed
 }
 
-// stdout, failures as ✗ lines on stderr. dryRun adds the audit details.
+// printText prints the report lines (docs/login.md, "Output"): one line
+// per host on stdout, failures as ✗ lines on stderr. dryRun adds the audit
+// details.
 func printText(reports []hostReport, dryRun bool, now time.Time, stdout, stderr io.Writer) {
 	// One write for the run's lines rather than one per host, flushed
 	// before each ✗ line so that a terminal shows them in host order.
