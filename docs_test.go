@@ -9,8 +9,6 @@ import (
 	"strings"
 	"testing"
 	"unicode"
-
-	"github.com/rogpeppe/go-internal/testscript"
 )
 
 // The README and docs/ are what a newcomer follows: the code blocks that
@@ -243,12 +241,7 @@ func TestReadmeDemo(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "readme-demo.txt"), []byte(script), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	testscript.Run(t, testscript.Params{
-		Dir:                 dir,
-		RequireExplicitExec: true,
-		Setup:               setupScript,
-		Cmds:                scriptCmds(),
-	})
+	runScripts(t, dir, false)
 }
 
 // shellQuote quotes s for testscript's argument syntax: in single

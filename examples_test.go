@@ -9,7 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/rogpeppe/go-internal/testscript"
 	"sigs.k8s.io/yaml"
 )
 
@@ -128,12 +127,7 @@ func TestExamplesDryRun(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	testscript.Run(t, testscript.Params{
-		Dir:                 dir,
-		RequireExplicitExec: true,
-		Setup:               setupScript,
-		Cmds:                scriptCmds(),
-	})
+	runScripts(t, dir, false)
 }
 
 // exampleScript is the testscript that dry-runs r's config.

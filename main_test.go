@@ -69,9 +69,15 @@ func TestMain(m *testing.M) {
 // TestScripts runs testdata/script/*.txt: one behaviour per file, each
 // with its own HOME, Docker config folder and environment.
 func TestScripts(t *testing.T) {
+	runScripts(t, filepath.Join("testdata", "script"), *update)
+}
+
+// runScripts runs the scripts of dir in the world setupScript makes, with
+// the project's script commands; update rewrites their golden sections.
+func runScripts(t *testing.T, dir string, update bool) {
 	testscript.Run(t, testscript.Params{
-		Dir:                 filepath.Join("testdata", "script"),
-		UpdateScripts:       *update,
+		Dir:                 dir,
+		UpdateScripts:       update,
 		RequireExplicitExec: true,
 		Setup:               setupScript,
 		Cmds:                scriptCmds(),

@@ -127,11 +127,5 @@ func TestStoreCmds(t *testing.T) {
 	if runtime.GOOS == "windows" {
 		t.Skip("fake helpers are sh scripts")
 	}
-	testscript.Run(t, testscript.Params{
-		Dir:                 filepath.Join("testdata", "dockerstore", "script"),
-		UpdateScripts:       *update,
-		RequireExplicitExec: true,
-		Setup:               setupScript,
-		Cmds:                scriptCmds(),
-	})
+	runScripts(t, filepath.Join("testdata", "dockerstore", "script"), *update)
 }
